@@ -1,0 +1,185 @@
+"""Scalers fitted on the training part only, per column and per series, saved as JSON.
+
+A `Scaler` wraps one scikit-learn scaler per series (one in wide format): ``"standard"``
+(`StandardScaler`), ``"minmax"`` (`MinMaxScaler`), ``"robust"`` (`RobustScaler`) or
+``"none"`` (the identity). scikit-learn scales a constant column by 1, so it comes out as
+zeros (standard, robust) or its offset (min-max), never NaN or inf.
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+from forecaster.data.errors import DataError
+
+SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler, "none": None}
+# What each fitted scikit-learn scaler learns; these attributes are its JSON state.
+_FITTED = {
+    "standard": ("mean_", "var_", "scale_", "n_samples_seen_"),
+    "minmax": ("min_", "scale_", "data_min_", "data_max_", "data_range_", "n_samples_seen_"),
+    "robust": ("center_", "scale_"),
+    "none": (),
+}
+
+
+class Scaler:
+    """Per-column, per-series scaling with fit / transform / inverse_transform.
+
+    Args:
+        kind: "standard", "minmax", "robust" or "none".
+
+    Example:
+        >>> scaler = Scaler("standard").fit(parts.train)  # the training part only
+        >>> scaled = parts.map(scaler.transform)
+        >>> restored = scaler.inverse_transform(scaled.test)
+    """
+
+    def __init__(self, kind="standard"):
+        if kind not in SCALERS:
+            raise ValueError(f"kind={kind!r} is not a scaler; pass one of {tuple(SCALERS)}")
+        self.kind = kind
+        self.columns = None
+        self.id_col = None
+        self.scalers = {}  # series id (None in wide format) -> fitted scikit-learn scaler
+
+    def __repr__(self):
+        """Names the kind, the fitted columns and the number of series."""
+        fitted = "unfitted" if self.columns is None else f"columns={self.columns}"
+        return f"Scaler({self.kind!r}, {fitted}, series={len(self.scalers)})"
+
+    def fit(self, frame, columns=None, id_col=None):
+        """Learns each series' per-column statistics from `frame` (the training part).
+
+        Args:
+            frame: a DataFrame as from `read_csv` or `Split.train`.
+            columns: the columns to scale; None: every column but the id column.
+            id_col: in long format, the series column; None: ``frame.attrs["id_col"]``.
+
+        Returns:
+            The scaler itself.
+        """
+        self.id_col = frame.attrs.get("id_col") if id_col is None else id_col
+        self.columns = _columns(frame, columns, self.id_col)
+        self.scalers = {}
+        for key, part in _series(frame, self.id_col):
+            values = part[self.columns].to_numpy(dtype="float64")
+            self.scalers[key] = None if self.kind == "none" else SCALERS[self.kind]().fit(values)
+        return self
+
+    def transform(self, frame):
+        """Returns a copy of `frame` with the fitted columns scaled, series by series."""
+        return self._apply(frame, "transform")
+
+    def inverse_transform(self, data, *, columns=None, series=None):
+        """Undoes `transform` on a DataFrame, or on an array whose last axis is `columns`.
+
+        Args:
+            data: a scaled DataFrame, or a NumPy array `(..., len(columns))` such as the
+                model's predictions `(windows, horizon, targets)`.
+            columns: for an array, the names of its last axis (a subset of the fitted
+                columns, in any order); None: all fitted columns.
+            series: for an array in long format, the id of the series it belongs to.
+
+        Returns:
+            Data of the same type and shape in the original units.
+        """
+        if isinstance(data, pd.DataFrame):
+            return self._apply(data, "inverse_transform")
+        self._check_fitted()
+        columns = self.columns if columns is None else list(columns)
+        absent = [c for c in columns if c not in self.columns]
+        if absent:
+            raise DataError(f"column {absent[0]!r} was not scaled; scaled are {self.columns}")
+        center, scale = self.statistics(series)
+        where = [self.columns.index(c) for c in columns]
+        return np.asarray(data) * scale[where] + center[where]
+
+    def statistics(self, series=None):
+        """Returns `(center, scale)` arrays such that ``scaled = (x - center) / scale``."""
+        self._check_fitted()
+        if series not in self.scalers:
+            raise DataError(f"series {series!r} was not in the data the scaler was fitted on")
+        fitted = self.scalers[series]
+        n = len(self.columns)
+        if self.kind == "none":
+            return np.zeros(n), np.ones(n)
+        if self.kind == "standard":
+            return fitted.mean_, fitted.scale_
+        if self.kind == "robust":
+            return fitted.center_, fitted.scale_
+        return -fitted.min_ / fitted.scale_, 1 / fitted.scale_  # x * scale_ + min_
+
+    def to_json(self):
+        """Returns the fitted state as a JSON string (for saved models and MLflow runs)."""
+        self._check_fitted()
+        state = {}
+        for key, fitted in self.scalers.items():
+            names = _FITTED[self.kind]
+            state[json.dumps(key)] = {a: np.asarray(getattr(fitted, a)).tolist() for a in names}
+        return json.dumps(
+            {"kind": self.kind, "columns": self.columns, "id_col": self.id_col, "series": state}
+        )
+
+    @classmethod
+    def from_json(cls, text):
+        """Rebuilds a fitted `Scaler` from `to_json`'s output."""
+        state = json.loads(text)
+        scaler = cls(state["kind"])
+        scaler.columns, scaler.id_col = state["columns"], state["id_col"]
+        for key, attributes in state["series"].items():
+            fitted = None if scaler.kind == "none" else SCALERS[scaler.kind]()
+            for name, value in attributes.items():
+                setattr(fitted, name, np.asarray(value) if isinstance(value, list) else value)
+            if fitted is not None:
+                fitted.n_features_in_ = len(scaler.columns)
+            scaler.scalers[json.loads(key)] = fitted
+        return scaler
+
+    def _check_fitted(self):
+        if self.columns is None:
+            raise ValueError("this Scaler is not fitted yet; call fit(train) first")
+
+    def _apply(self, frame, method):
+        self._check_fitted()
+        absent = [c for c in self.columns if c not in frame.columns]
+        if absent:
+            raise DataError(f"the frame has no column {absent[0]!r}, which the scaler was fit on")
+        out = frame.copy()
+        for key, part in _series(frame, self.id_col):
+            if key not in self.scalers:
+                raise DataError(f"series {key!r} was not in the data the scaler was fitted on")
+            fitted = self.scalers[key]
+            if fitted is None or len(part) == 0:
+                continue
+            values = getattr(fitted, method)(part[self.columns].to_numpy(dtype="float64"))
+            rows = _positions(frame, self.id_col, key)
+            out.iloc[rows, [frame.columns.get_loc(c) for c in self.columns]] = values
+        return out
+
+
+def _columns(frame, columns, id_col):
+    if columns is None:
+        return [c for c in frame.columns if c != id_col]
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    absent = [c for c in columns if c not in frame.columns or c == id_col]
+    if absent:
+        raise DataError(f"the frame has no value column {absent[0]!r}; it has {list(frame)}")
+    return columns
+
+
+def _series(frame, id_col):
+    """Yields `(series id, rows)`, with the id None in wide format."""
+    if id_col is None:
+        yield None, frame
+        return
+    if id_col not in frame.columns:
+        raise DataError(f"id column {id_col!r} is not in the frame; columns are {list(frame)}")
+    yield from frame.groupby(id_col, sort=False)
+
+
+def _positions(frame, id_col, key):
+    if id_col is None:
+        return np.arange(len(frame))
+    return np.flatnonzero(frame[id_col].to_numpy() == key)

@@ -1,0 +1,212 @@
+"""Chronological train / validation / test splits, with lookback context before each border.
+
+Each part is a slice of the series in time order. Validation and test may start `lookback`
+rows before their border, so that their first window's inputs lie in the part before and
+its targets right after the border, as in the long-horizon benchmark protocol
+(`../shared/data/README.md`). Those context rows feed inputs only; every statistic is
+fitted on `Split.train` alone.
+"""
+
+import dataclasses
+import numbers
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from forecaster.data.errors import DataError
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Split:
+    """The three parts of a series and where they were cut.
+
+    Attributes:
+        train: the training rows.
+        val: the validation rows, led by up to `lookback` context rows from train.
+        test: the test rows, led by up to `lookback` context rows from validation.
+        lookback: the number of context rows before validation and test.
+        borders: for each series (the key None in wide format), the row positions
+            `(train_end, val_end, test_end)` within that series; a part's own rows are
+            `[previous_end, end)`.
+    """
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+    lookback: int
+    borders: dict
+
+    def map(self, function):
+        """Returns a `Split` whose parts are `function(part)`, e.g. a fitted scaler's."""
+        return dataclasses.replace(
+            self, train=function(self.train), val=function(self.val), test=function(self.test)
+        )
+
+    def __repr__(self):
+        """Shows the row ranges of the parts (of the first series in long format)."""
+        key, (train_end, val_end, test_end) = next(iter(self.borders.items()))
+        first = "" if key is None else f"series {key!r} of {len(self.borders)}: "
+        val_start = max(train_end - self.lookback, 0)
+        test_start = max(val_end - self.lookback, 0)
+        return (
+            f"Split({first}train rows [0, {train_end}), val rows [{val_start}, {val_end}), "
+            f"test rows [{test_start}, {test_end}); lookback={self.lookback})"
+        )
+
+
+def _kind(value):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "bad"
+    if isinstance(value, numbers.Integral):
+        return "count"
+    if isinstance(value, numbers.Real):
+        return "fraction"
+    if isinstance(value, str | date | np.datetime64):
+        return "timestamp"
+    return "bad"
+
+
+def _check(train, val, test, lookback):
+    sizes = {"train": train, "val": val, "test": test}
+    kinds = {name: _kind(value) for name, value in sizes.items()}
+    for name, kind in kinds.items():
+        if kind == "bad":
+            raise ValueError(
+                f"{name}={sizes[name]!r} is not a fraction, a row count or a timestamp"
+            )
+    given = {kind for kind in kinds.values() if kind is not None}
+    if kinds["train"] is None or len(given) > 1:
+        raise ValueError(
+            f"train, val and test must all be fractions, all row counts or all timestamps; "
+            f"got train={train!r}, val={val!r}, test={test!r}"
+        )
+    kind = given.pop()
+    if kind == "fraction":
+        parts = [v for v in sizes.values() if v is not None]
+        if any(not 0 <= v <= 1 for v in parts) or sum(parts) > 1 + 1e-9:
+            raise ValueError(
+                f"fractions must lie in [0, 1] and sum to at most 1; got train={train!r}, "
+                f"val={val!r}, test={test!r}"
+            )
+    if kind == "count" and any(v < 0 for v in sizes.values() if v is not None):
+        raise ValueError(
+            f"row counts must be >= 0; got train={train!r}, val={val!r}, test={test!r}"
+        )
+    if isinstance(lookback, bool) or not isinstance(lookback, numbers.Integral) or lookback < 0:
+        raise ValueError(f"lookback must be an integer >= 0, got {lookback!r}")
+    return kind
+
+
+def _ends(index, kind, train, val, test, label):
+    """The exclusive end rows of train, validation and test within one series."""
+    n = len(index)
+    if kind == "fraction":
+        train_end = int(n * train)
+        if test is None:
+            val_end = train_end + int(n * (val or 0.0))
+            return train_end, val_end, n
+        n_test = int(n * test)
+        if val is None or abs(train + val + test - 1) < 1e-9:
+            # The benchmark protocol's rounding: validation takes what train and test leave.
+            return train_end, n - n_test, n
+        val_end = train_end + int(n * val)
+        return train_end, val_end, val_end + n_test
+    if kind == "count":
+        val_end = train + (val or 0)
+        test_end = n if test is None else val_end + test
+        if test_end > n:
+            raise DataError(
+                f"{label} has {n} rows, fewer than train + val + test = {test_end} asked for"
+            )
+        return train, val_end, test_end
+    ends = []
+    for name, stamp in (("train", train), ("val", val), ("test", test)):
+        if stamp is None:
+            ends.append(ends[-1] if name == "val" else n)
+            continue
+        try:
+            stamp = pd.Timestamp(stamp)
+            ends.append(int(index.searchsorted(stamp)))
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"{name}={stamp!r} cannot be compared with the index of {label} "
+                f"(dtype {index.dtype}); pass a timestamp of the same kind"
+            ) from None
+    return tuple(ends)
+
+
+def split(frame, train=0.7, val=0.1, test=None, *, lookback=0, id_col=None):
+    """Splits a series (or each series of a long frame) into train, validation and test.
+
+    `train`, `val` and `test` are all of one kind:
+
+    - fractions of the rows (floats): ``split(frame, 0.7, 0.1, 0.2)``; when they sum to 1,
+      validation takes the rows train and test leave (the benchmark protocol's rounding);
+    - row counts (ints): ``split(frame, 8640, 2880, 2880)``; later rows are unused;
+    - timestamps, each the exclusive end of its part:
+      ``split(frame, "2017-07-01", "2017-11-01")``.
+
+    `test=None` (and `val=None`) take the rest of the rows.
+
+    Args:
+        frame: a DataFrame on a DatetimeIndex, as from `read_csv`.
+        train: the training part's size or end.
+        val: the validation part's size or end.
+        test: the test part's size or end; None: the remaining rows.
+        lookback: context rows that validation and test start with, taken from the part
+            before them (inputs only).
+        id_col: in long format, the series column; None: ``frame.attrs["id_col"]``.
+
+    Returns:
+        A `Split`.
+
+    Raises:
+        DataError: a series is too short for the parts or the lookback.
+        ValueError: the sizes are of mixed kinds, negative, or sum past the data.
+
+    Example:
+        >>> parts = split(frame, 8640, 2880, 2880, lookback=336)  # ETTh1's borders
+        >>> len(parts.val)
+        3216
+    """
+    kind = _check(train, val, test, lookback)
+    id_col = frame.attrs.get("id_col") if id_col is None else id_col
+    if id_col is not None and id_col not in frame.columns:
+        raise DataError(f"id column {id_col!r} is not in the frame; columns are {list(frame)}")
+    groups = {None: np.arange(len(frame))}
+    if id_col is not None:
+        groups = pd.Series(np.arange(len(frame))).groupby(frame[id_col].to_numpy()).indices
+    pieces, borders = ([], [], []), {}
+    for key, positions in groups.items():
+        label = "the frame" if key is None else f"series {key!r}"
+        series = frame.iloc[positions]
+        train_end, val_end, test_end = _ends(series.index, kind, train, val, test, label)
+        if not 0 < train_end <= val_end <= test_end <= len(series):
+            raise DataError(
+                f"{label} splits into train rows [0, {train_end}), val [{train_end}, "
+                f"{val_end}), test [{val_end}, {test_end}) of {len(series)}; the training part "
+                "must be non-empty and the parts in time order"
+            )
+        if val_end > train_end and train_end < lookback:
+            raise DataError(
+                f"{label}: lookback={lookback} reaches before its first row; validation "
+                f"starts at row {train_end}"
+            )
+        borders[key] = (train_end, val_end, test_end)
+        pieces[0].append(series.iloc[:train_end])
+        pieces[1].append(series.iloc[_start(train_end, val_end, lookback) : val_end])
+        pieces[2].append(series.iloc[_start(val_end, test_end, lookback) : test_end])
+    parts = []
+    for piece in pieces:
+        part = pd.concat(piece) if len(piece) > 1 else piece[0]
+        part.attrs = dict(frame.attrs)
+        parts.append(part)
+    return Split(*parts, lookback=lookback, borders=borders)
+
+
+def _start(begin, end, lookback):
+    """Where a part that owns rows [begin, end) starts, context included; empty stays empty."""
+    return begin if end == begin else max(begin - lookback, 0)

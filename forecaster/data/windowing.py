@@ -1,0 +1,310 @@
+"""Windows of (lookback inputs, horizon targets) over one series or many, without copies.
+
+A `Windows` object keeps each input column once, as a float32 array `(time, features)`,
+plus the start row of every window. NumPy output is a strided view of those arrays
+(`numpy.lib.stride_tricks.sliding_window_view`) whenever the starts are evenly spaced, as
+they always are in wide format; `Windows.dataset` gathers each batch on the fly from the
+start indices. No window ever spans two series.
+
+Window ``i`` starting at row ``s`` has inputs (and past covariates) at rows
+``[s, s + lookback)``, targets at ``[s + lookback, s + lookback + horizon)``, and known-future
+covariates over both, ``[s, s + lookback + horizon)``.
+"""
+
+import dataclasses
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from forecaster.data.calendar import calendar_features, check_features
+from forecaster.data.errors import DataError
+
+
+def _names(value, field):
+    if value is None:
+        return None
+    names = (value,) if isinstance(value, str) else tuple(value)
+    if not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{field} must be column names, got {value!r}")
+    return names
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowSpec:
+    """What a window holds.
+
+    Attributes:
+        lookback: input steps per window.
+        horizon: target steps per window.
+        stride: rows between the starts of consecutive windows.
+        inputs: the past input columns (targets' history and past-only covariates);
+            None: every column except the id, known-future and static columns.
+        targets: the columns to forecast; None: the same as `inputs`.
+        known_future: columns known in advance, given over lookback and horizon.
+        calendar: calendar features made from the timestamps, known in advance: some of
+            "hour", "dayofweek", "dayofyear", "month" (each a sin/cos pair).
+        static: per-series constant columns, given once per window.
+    """
+
+    lookback: int
+    horizon: int
+    stride: int = 1
+    inputs: tuple | None = None
+    targets: tuple | None = None
+    known_future: tuple = ()
+    calendar: tuple = ()
+    static: tuple = ()
+
+    def __post_init__(self):
+        """Checks the sizes and turns column lists into tuples, so the spec stays hashable."""
+        for field in ("lookback", "horizon", "stride"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{field} must be a positive integer, got {value!r}")
+        for field in ("inputs", "targets", "known_future", "static"):
+            object.__setattr__(self, field, _names(getattr(self, field), field))
+        object.__setattr__(self, "calendar", check_features(self.calendar))
+
+    @property
+    def covariates(self):
+        """Whether windows carry more than past inputs (then `x` is a dict)."""
+        return bool(self.known_future or self.calendar or self.static)
+
+
+class Windows:
+    """The windows of one frame; build it with `make_windows`.
+
+    Attributes:
+        spec: the `WindowSpec`.
+        starts: the first input row of each window, `(windows,)`.
+        input_columns, target_columns, future_columns, static_columns: the feature names.
+    """
+
+    def __init__(self, spec, arrays, columns, starts, series, keys):
+        self.spec = spec
+        self._past, self._target, self._future, self._static = arrays
+        self.input_columns, self.target_columns, self.future_columns, self.static_columns = columns
+        self.starts = starts
+        self._series = series  # the series number of each window, `(windows,)`
+        self._keys = keys
+
+    def __len__(self):
+        """The number of windows."""
+        return len(self.starts)
+
+    def __repr__(self):
+        """Shows the input and label row ranges of the first and last window."""
+        lookback, horizon = self.spec.lookback, self.spec.horizon
+        first, last = self.starts[0], self.starts[-1]
+        lines = [
+            f"Windows({len(self)} windows over {len(self._keys)} series, lookback={lookback}, "
+            f"horizon={horizon}, stride={self.spec.stride})",
+            f"  input rows: [{first}, {first + lookback}) ... [{last}, {last + lookback})",
+            f"  label rows: [{first + lookback}, {first + lookback + horizon}) ... "
+            f"[{last + lookback}, {last + lookback + horizon})",
+            f"  input columns: {self.input_columns}",
+            f"  label columns: {self.target_columns}",
+        ]
+        if self.future_columns:
+            lines.append(f"  known-future columns: {self.future_columns}")
+        if self.static_columns:
+            lines.append(f"  static columns: {self.static_columns}")
+        return "\n".join(lines)
+
+    @property
+    def inputs(self):
+        """Input windows `(windows, lookback, inputs)`, a view when starts are evenly spaced."""
+        return self._windows(self._past, 0, self.spec.lookback)
+
+    @property
+    def labels(self):
+        """Target windows `(windows, horizon, targets)`, likewise a view where possible."""
+        return self._windows(self._target, self.spec.lookback, self.spec.horizon)
+
+    @property
+    def future(self):
+        """Known-future windows `(windows, lookback + horizon, known)`, or None."""
+        if self._future is None:
+            return None
+        return self._windows(self._future, 0, self.spec.lookback + self.spec.horizon)
+
+    @property
+    def static(self):
+        """Static values `(windows, static)`, or None."""
+        return None if self._static is None else self._static[self._series]
+
+    def numpy(self):
+        """Returns `(x, y)`: `x` the inputs, or a dict of "past", "future", "static" arrays."""
+        return self._x(self.inputs, self.future, self.static), self.labels
+
+    def _x(self, past, future, static):
+        if not self.spec.covariates:
+            return past
+        x = {"past": past}
+        if future is not None:
+            x["future"] = future
+        if static is not None:
+            x["static"] = static
+        return x
+
+    def _windows(self, array, offset, length):
+        # (time, F) -> (time - length + 1, F, length) -> (time - length + 1, length, F)
+        view = np.lib.stride_tricks.sliding_window_view(array, length, axis=0)
+        view = view.transpose(0, 2, 1)
+        starts = self.starts + offset
+        steps = np.diff(starts)
+        if len(starts) > 1 and (steps == steps[0]).all():
+            return view[starts[0] : starts[-1] + 1 : steps[0]]
+        return view[starts]
+
+    def dataset(self, batch_size=32, *, training=False, seed=None):
+        """Returns a batched, prefetching `tf.data.Dataset` of `(x, y)` built per batch.
+
+        Args:
+            batch_size: windows per batch; the last batch may be smaller.
+            training: whether to shuffle the windows (anew each epoch); only for training.
+            seed: the shuffle seed.
+
+        Returns:
+            A dataset of `(x, y)`: `x` `(batch, lookback, inputs)` (or a dict as in
+            `numpy`), `y` `(batch, horizon, targets)`, float32.
+        """
+        import tensorflow as tf  # imported here: reading and scaling do not need it
+
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        lookback, horizon = self.spec.lookback, self.spec.horizon
+        past, target = tf.constant(self._past), tf.constant(self._target)
+        future = None if self._future is None else tf.constant(self._future)
+        static = None if self._static is None else tf.constant(self._static)
+        past_steps = tf.range(lookback, dtype=tf.int64)
+        label_steps = tf.range(lookback, lookback + horizon, dtype=tf.int64)
+        all_steps = tf.range(lookback + horizon, dtype=tf.int64)
+
+        def gather(starts, series):
+            rows = starts[:, None]  # (B,) -> (B, 1), broadcast against the steps
+            x_past = tf.gather(past, rows + past_steps)  # (B, lookback, inputs)
+            y = tf.gather(target, rows + label_steps)  # (B, horizon, targets)
+            x_future = None if future is None else tf.gather(future, rows + all_steps)
+            x_static = None if static is None else tf.gather(static, series)
+            return self._x(x_past, x_future, x_static), y
+
+        data = tf.data.Dataset.from_tensor_slices((self.starts, self._series))
+        if training:
+            data = data.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
+        data = data.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        return data.prefetch(tf.data.AUTOTUNE)
+
+
+def make_windows(frame, spec, *, id_col=None):
+    """Cuts a frame into windows as `spec` says; in long format, series by series.
+
+    Args:
+        frame: a regular DataFrame on a DatetimeIndex, e.g. a part of a `Split`.
+        spec: a `WindowSpec`.
+        id_col: in long format, the series column; None: ``frame.attrs["id_col"]``.
+
+    Returns:
+        A `Windows`.
+
+    Raises:
+        DataError: a named column is missing, not numeric or has NaNs, a static column
+            varies within a series, or a series has fewer than lookback + horizon rows.
+
+    Example:
+        >>> windows = make_windows(frame, WindowSpec(lookback=336, horizon=96))
+        >>> x, y = windows.numpy()  # (windows, 336, 7), (windows, 96, 7)
+    """
+    if not isinstance(spec, WindowSpec):
+        raise ValueError(f"spec must be a WindowSpec, got {type(spec).__name__}")
+    id_col = frame.attrs.get("id_col") if id_col is None else id_col
+    reserved = {id_col, *spec.known_future, *spec.static}
+    inputs = spec.inputs or tuple(c for c in frame.columns if c not in reserved)
+    targets = spec.targets or inputs
+    for role, names in (
+        ("id", () if id_col is None else (id_col,)),
+        ("input", inputs),
+        ("target", targets),
+        ("known-future", spec.known_future),
+        ("static", spec.static),
+    ):
+        absent = [n for n in names if n not in frame.columns]
+        if absent:
+            raise DataError(
+                f"{role} column {absent[0]!r} is not in the frame; columns are {list(frame)}"
+            )
+    if not inputs:
+        raise DataError(f"the frame has no input columns; columns are {list(frame)}")
+    keys, bounds = _series_bounds(frame, id_col)
+    needed = spec.lookback + spec.horizon
+    for key, (begin, end) in zip(keys, bounds, strict=True):
+        if end - begin < needed:
+            label = "the frame" if key is None else f"series {key!r}"
+            raise DataError(
+                f"{label} has {end - begin} rows, fewer than lookback + horizon = {needed}"
+            )
+    starts = [np.arange(b, e - needed + 1, spec.stride) for b, e in bounds]
+    series = np.concatenate([np.full(len(s), i) for i, s in enumerate(starts)])
+    future, future_columns = _future(frame, spec)
+    static = _static(frame, spec.static, keys, bounds) if spec.static else None
+    arrays = (_floats(frame, inputs), _floats(frame, targets), future, static)
+    columns = (list(inputs), list(targets), future_columns, list(spec.static))
+    return Windows(spec, arrays, columns, np.concatenate(starts), series, keys)
+
+
+def _series_bounds(frame, id_col):
+    """Series ids and their row ranges `[begin, end)`; each series must be contiguous."""
+    if id_col is None:
+        return [None], [(0, len(frame))]
+    ids = frame[id_col].to_numpy()
+    change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    begins, ends = np.r_[0, change], np.r_[change, len(ids)]
+    keys = list(ids[begins])
+    repeated = [k for i, k in enumerate(keys) if k in keys[:i]]
+    if repeated:
+        raise DataError(
+            f"the rows of series {repeated[0]!r} are not contiguous; sort the frame by {id_col!r}"
+        )
+    return keys, list(zip(begins.tolist(), ends.tolist(), strict=True))
+
+
+def _floats(frame, columns):
+    values = frame[list(columns)]
+    for column in values.columns:
+        if not pd.api.types.is_numeric_dtype(values[column].dtype):
+            raise DataError(f"column {column!r} is not numeric (dtype {values[column].dtype})")
+    array = values.to_numpy(dtype="float32")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"column {columns[col]!r} has {bad[:, col].sum()} NaN or infinite values "
+            f"(first at position {row}); windows need finite numbers"
+        )
+    return array
+
+
+def _future(frame, spec):
+    parts, columns = [], []
+    if spec.known_future:
+        parts.append(_floats(frame, spec.known_future))
+        columns += list(spec.known_future)
+    if spec.calendar:
+        features = calendar_features(frame.index, spec.calendar)
+        parts.append(features.to_numpy())
+        columns += list(features.columns)
+    return (np.concatenate(parts, axis=1) if parts else None), columns
+
+
+def _static(frame, names, keys, bounds):
+    values = _floats(frame, names)
+    firsts = np.array([begin for begin, _ in bounds])
+    for key, (begin, end) in zip(keys, bounds, strict=True):
+        varies = (values[begin:end] != values[begin]).any(axis=0)
+        if varies.any():
+            label = "the frame" if key is None else f"series {key!r}"
+            raise DataError(f"static column {names[np.argmax(varies)]!r} varies within {label}")
+    return values[firsts]
