@@ -8,7 +8,7 @@ give the local wall-clock time of their zone.
 import numpy as np
 import pandas as pd
 
-CALENDAR_FEATURES = ("hour", "dayofweek", "dayofyear", "month")
+CALENDAR_FEATURES = ("hour", "day_of_week", "day_of_year", "month")
 
 
 def check_features(features):
@@ -27,7 +27,7 @@ def calendar_features(index, features=CALENDAR_FEATURES):
 
     Args:
         index: a `pd.DatetimeIndex`, `(time,)`.
-        features: some of "hour" (of the day, minutes included), "dayofweek", "dayofyear"
+        features: some of "hour" (of the day, minutes included), "day_of_week", "day_of_year"
             (365 or 366 days) and "month".
 
     Returns:
@@ -54,8 +54,8 @@ def _phase(index, feature):
     """The position within the feature's cycle, in [0, 1)."""
     if feature == "hour":
         return (index.hour.to_numpy() + index.minute.to_numpy() / 60) / 24
-    if feature == "dayofweek":
-        return index.dayofweek.to_numpy() / 7
-    if feature == "dayofyear":
-        return (index.dayofyear.to_numpy() - 1) / (365 + index.is_leap_year.astype(int))
+    if feature == "day_of_week":
+        return index.day_of_week.to_numpy() / 7
+    if feature == "day_of_year":
+        return (index.day_of_year.to_numpy() - 1) / (365 + index.is_leap_year.astype(int))
     return (index.month.to_numpy() - 1) / 12

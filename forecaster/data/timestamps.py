@@ -175,7 +175,9 @@ def infer_frequency(times, label):
         return to_offset(f"{step}MS")
     if midnight and step > 0 and times.is_month_end.all():
         return to_offset(f"{step}ME")
-    return to_offset(pd.Timedelta(_mode(np.diff(times.to_numpy()))))
+    step = pd.Timedelta(_mode(np.diff(times.to_numpy())))
+    days = step / pd.Timedelta(days=1)
+    return to_offset(f"{int(days)}D" if days == int(days) else step)
 
 
 def _mode(values):

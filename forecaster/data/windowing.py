@@ -43,7 +43,7 @@ class WindowSpec:
         targets: the columns to forecast; None: the same as `inputs`.
         known_future: columns known in advance, given over lookback and horizon.
         calendar: calendar features made from the timestamps, known in advance: some of
-            "hour", "dayofweek", "dayofyear", "month" (each a sin/cos pair).
+            "hour", "day_of_week", "day_of_year", "month" (each a sin/cos pair).
         static: per-series constant columns, given once per window.
     """
 
@@ -177,7 +177,8 @@ class Windows:
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         lookback, horizon = self.spec.lookback, self.spec.horizon
-        past, target = tf.constant(self._past), tf.constant(self._target)
+        past = tf.constant(self._past)
+        target = past if self._target is self._past else tf.constant(self._target)
         future = None if self._future is None else tf.constant(self._future)
         static = None if self._static is None else tf.constant(self._static)
         past_steps = tf.range(lookback, dtype=tf.int64)
@@ -250,7 +251,10 @@ def make_windows(frame, spec, *, id_col=None):
     series = np.concatenate([np.full(len(s), i) for i, s in enumerate(starts)])
     future, future_columns = _future(frame, spec)
     static = _static(frame, spec.static, keys, bounds) if spec.static else None
-    arrays = (_floats(frame, inputs), _floats(frame, targets), future, static)
+    past = _floats(frame, inputs)
+    # Targets that are the inputs share their memory: one array, two sets of views.
+    target = past if targets == inputs else _floats(frame, targets)
+    arrays = (past, target, future, static)
     columns = (list(inputs), list(targets), future_columns, list(spec.static))
     return Windows(spec, arrays, columns, np.concatenate(starts), series, keys)
 
@@ -276,7 +280,7 @@ def _floats(frame, columns):
     for column in values.columns:
         if not pd.api.types.is_numeric_dtype(values[column].dtype):
             raise DataError(f"column {column!r} is not numeric (dtype {values[column].dtype})")
-    array = values.to_numpy(dtype="float32")
+    array = np.ascontiguousarray(values.to_numpy(dtype="float32"))  # rows contiguous
     bad = ~np.isfinite(array)
     if bad.any():
         row, col = np.argwhere(bad)[0]
