@@ -1,0 +1,109 @@
+import keras
+import numpy as np
+import pytest
+
+from forecaster.networks import NetworkConfig, Shapes, build_network
+from tests.assertions import raises_exactly
+
+LOOKBACK, HORIZON = 12, 5
+
+
+def batch(shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    past = rng.standard_normal((4, shapes.lookback, shapes.inputs)).astype("float32")
+    if not (shapes.known or shapes.static):
+        return past
+    x = {"past": past}
+    if shapes.known:
+        x["future"] = rng.standard_normal(
+            (4, shapes.lookback + shapes.horizon, shapes.known)
+        ).astype("float32")
+    if shapes.static:
+        x["static"] = rng.standard_normal((4, shapes.static)).astype("float32")
+    return x
+
+
+def shapes_for(architecture, **covariates):
+    horizon = 1 if architecture == "recursive" else HORIZON
+    return Shapes(LOOKBACK, horizon, inputs=3, targets=2, **covariates)
+
+
+@pytest.mark.parametrize("covariates", [{}, {"known": 4, "static": 2}], ids=["plain", "cov"])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"layers": 2, "bidirectional": True, "residual": True, "cell": "cifg", "peephole": True}],
+    ids=["one-layer", "stacked"],
+)
+@pytest.mark.parametrize("architecture", ["direct", "seq2seq", "recursive"])
+def test_output_is_horizon_by_targets(architecture, options, covariates):
+    shapes = shapes_for(architecture, **covariates)
+    model = build_network(NetworkConfig(architecture=architecture, units=8, **options), shapes)
+    assert model(batch(shapes)).shape == (4, shapes.horizon, 2)
+
+
+@pytest.mark.parametrize("architecture", ["direct", "seq2seq"])
+def test_forecast_depends_on_past_and_known_future(architecture):
+    """In seq2seq the past reaches the forecast only through the encoder's final states."""
+    shapes = shapes_for(architecture, known=3)
+    model = build_network(NetworkConfig(architecture=architecture, units=8), shapes)
+    x = batch(shapes)
+    base = np.asarray(model(x))
+    other_past = {**x, "past": x["past"] + 1.0}
+    future = x["future"].copy()
+    future[:, LOOKBACK:] += 1.0  # only the horizon part of the known future changes
+    other_future = {**x, "future": future}
+    assert not np.allclose(np.asarray(model(other_past)), base)
+    assert not np.allclose(np.asarray(model(other_future)), base)
+
+
+def test_stacked_layers_are_bidirectional_with_residual_adds():
+    config = NetworkConfig(units=8, layers=3, bidirectional=True, residual=True)
+    model = build_network(config, shapes_for("direct"))
+    bidirectional = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.Bidirectional)]
+    adds = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.Add)]
+    assert len(bidirectional) == 3
+    assert len(adds) == 2  # the second and third layers
+    assert all(b.forward_layer.cell.units == 8 for b in bidirectional)
+
+
+@pytest.mark.parametrize("architecture", ["direct", "seq2seq", "recursive"])
+def test_keras_file_round_trip(architecture, tmp_path):
+    shapes = shapes_for(architecture, known=2, static=1)
+    config = NetworkConfig(architecture=architecture, units=6, layers=2, cell="gru", residual=True)
+    model = build_network(config, shapes)
+    model.save(tmp_path / "net.keras")
+    loaded = keras.saving.load_model(tmp_path / "net.keras")
+    x = batch(shapes)
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(model(x)))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"cell": "transformer"},
+            "unknown cell 'transformer'; known cells: 'cifg', 'gru', 'lstm', 'rnn'",
+        ),
+        (
+            {"architecture": "tcn"},
+            "architecture='tcn' is not known; pass one of ('direct', 'seq2seq', 'recursive')",
+        ),
+        ({"units": 0}, "units must be a positive integer, got 0"),
+        ({"layers": 1.5}, "layers must be a positive integer, got 1.5"),
+        ({"dropout": 1.2}, "dropout must be in [0, 1), got 1.2"),
+        (
+            {"cell": "gru", "peephole": True},
+            "peephole=True needs an LSTM-type cell ('lstm' or 'cifg'), got cell='gru'",
+        ),
+    ],
+)
+def test_bad_configuration_is_named(options, message):
+    with raises_exactly(ValueError, message):
+        NetworkConfig(**options)
+
+
+def test_recursive_model_is_one_step():
+    with raises_exactly(
+        ValueError, "the recursive design's model forecasts one step; got horizon=5"
+    ):
+        build_network(NetworkConfig(architecture="recursive"), shapes_for("direct"))
