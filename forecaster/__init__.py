@@ -8,8 +8,16 @@ import os
 # The project is built on the TensorFlow backend; respect a user's explicit choice.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from forecaster import cells, data
+from forecaster import cells, data, metrics
+from forecaster.backtest import backtest
+from forecaster.baselines import (
+    LinearForecaster,
+    MeanForecaster,
+    NaiveForecaster,
+    SeasonalNaiveForecaster,
+)
 from forecaster.cells import CIFGCell, GRUCell, LSTMCell, SimpleRNNCell
+from forecaster.config import DataConfig, TrainConfig
 from forecaster.data import (
     DataError,
     Scaler,
@@ -20,21 +28,46 @@ from forecaster.data import (
     read_csv,
     split,
 )
+from forecaster.datasets import (
+    BENCHMARKS,
+    benchmark_path,
+    load_benchmark,
+    load_shipped,
+    shipped_path,
+)
+from forecaster.forecaster import Forecaster, TrainingError
+from forecaster.networks import NetworkConfig
 
 __all__ = [
+    "BENCHMARKS",
     "CIFGCell",
+    "DataConfig",
     "DataError",
+    "Forecaster",
     "GRUCell",
     "LSTMCell",
+    "LinearForecaster",
+    "MeanForecaster",
+    "NaiveForecaster",
+    "NetworkConfig",
     "Scaler",
+    "SeasonalNaiveForecaster",
     "SimpleRNNCell",
     "Split",
+    "TrainConfig",
+    "TrainingError",
     "WindowSpec",
     "Windows",
+    "backtest",
+    "benchmark_path",
     "cells",
     "data",
+    "load_benchmark",
+    "load_shipped",
     "make_windows",
+    "metrics",
     "read_csv",
+    "shipped_path",
     "split",
 ]
 __version__ = "0.1.0"
