@@ -107,12 +107,20 @@ def mase(y_true, y_pred, insample, season=1):
         >>> mase([3.0, 4.0], [2.0, 4.0], insample=[1.0, 2.0, 3.0])
         0.5
     """
+    return scaled_mae(y_true, y_pred, seasonal_naive_scale(insample, season))
+
+
+def scaled_mae(y_true, y_pred, scale):
+    """Mean of the absolute errors divided by a per-target `scale`, `()` or `(targets,)`.
+
+    This is MASE when `scale` is `seasonal_naive_scale` of the training series; a column
+    with scale 0 gives inf where the forecast errs and 0 where it is exact.
+    """
     y_true, y_pred = _pair(y_true, y_pred)
-    scale = seasonal_naive_scale(insample, season)
+    errors = np.abs(y_true - y_pred)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = np.abs(y_true - y_pred) / scale
-    scaled = np.where(np.abs(y_true - y_pred) == 0, 0.0, scaled)
-    return float(np.mean(scaled))
+        scaled = errors / np.asarray(scale, dtype=np.float64)
+    return float(np.mean(np.where(errors == 0, 0.0, scaled)))
 
 
 def all_metrics(y_true, y_pred, insample, season=1):

@@ -1,0 +1,163 @@
+"""The configuration dataclasses of a forecaster and the routing of options to them.
+
+`Forecaster(cell="cifg", lookback=96, horizon=24, targets=["OT"], units=64, layers=2)` sends
+each keyword to the dataclass that has a field of that name: `DataConfig` (what the windows
+hold and how the data is scaled and split), `TrainConfig` (how the network is trained) or
+`forecaster.networks.NetworkConfig` (the network). `dataclasses.asdict` of each is what a
+saved model stores and what goes to MLflow as parameters.
+"""
+
+import dataclasses
+import numbers
+
+from forecaster.data import WindowSpec
+from forecaster.data.scaling import SCALERS
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _names(name, value):
+    """Column names as a tuple (None stays None), so the dataclass stays frozen and hashable."""
+    if value is None:
+        return None
+    names = (value,) if isinstance(value, str) else tuple(value)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{name} must be one or more column names, got {value!r}")
+    return names
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """What the model sees and forecasts, and how the data is prepared.
+
+    Attributes:
+        lookback: input steps per window.
+        horizon: steps forecast at once.
+        targets: the columns to forecast; None: every input column.
+        inputs: the past input columns; None: every column that is not known-future.
+        known_future: columns whose future values are known (passed to `predict` as
+            `future=`); their lookback and horizon values are inputs.
+        calendar: calendar features made from the timestamps (see
+            `forecaster.data.CALENDAR_FEATURES`), known for the horizon too.
+        scaler: "standard", "minmax", "robust" or "none", fitted on the training part only.
+        val_fraction: the last fraction of the rows `fit` holds out for validation (early
+            stopping and learning-rate schedule).
+        stride: rows between training windows.
+        season: the seasonal period (for MASE and the seasonal-naive baseline); None infers
+            it from the frequency.
+    """
+
+    lookback: int
+    horizon: int
+    targets: tuple | None = None
+    inputs: tuple | None = None
+    known_future: tuple = ()
+    calendar: tuple = ()
+    scaler: str = "standard"
+    val_fraction: float = 0.2
+    stride: int = 1
+    season: int | None = None
+
+    def __post_init__(self):
+        """Checks every field, naming the bad value, and freezes column lists into tuples."""
+        for name in ("lookback", "horizon", "stride"):
+            _positive_int(name, getattr(self, name))
+        if self.season is not None:
+            _positive_int("season", self.season)
+        for name in ("targets", "inputs"):
+            object.__setattr__(self, name, _names(name, getattr(self, name)))
+        known = self.known_future
+        object.__setattr__(self, "known_future", _names("known_future", known) if known else ())
+        if self.scaler not in SCALERS:
+            raise ValueError(f"scaler={self.scaler!r} is not known; pass one of {tuple(SCALERS)}")
+        if isinstance(self.val_fraction, bool) or not (
+            isinstance(self.val_fraction, numbers.Real) and 0 < self.val_fraction < 1
+        ):
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
+        object.__setattr__(self, "calendar", self.window_spec().calendar)
+
+    def window_spec(self, horizon=None, inputs=None, targets=None):
+        """The `WindowSpec` of this configuration (with another horizon or columns if given)."""
+        return WindowSpec(
+            self.lookback,
+            self.horizon if horizon is None else horizon,
+            self.stride,
+            inputs=self.inputs if inputs is None else inputs,
+            targets=self.targets if targets is None else targets,
+            known_future=self.known_future,
+            calendar=self.calendar,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How the network is trained.
+
+    Attributes:
+        epochs: the most epochs; early stopping may end sooner.
+        batch_size: windows per step.
+        learning_rate: Adam's initial learning rate.
+        clipnorm: gradients are clipped to this global norm.
+        patience: epochs without a better validation loss before stopping (the best
+            weights are restored).
+        lr_patience: epochs without improvement before the learning rate is halved.
+        seed: seeds weights, dropout and shuffling; a CPU run is reproducible.
+        verbose: Keras's progress bar (1), a line per epoch (2) or nothing (0).
+        checkpoint_dir: a folder for the best weights during training; None: no checkpoint.
+    """
+
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    clipnorm: float = 1.0
+    patience: int = 5
+    lr_patience: int = 3
+    seed: int = 0
+    verbose: int = 1
+    checkpoint_dir: str | None = None
+
+    def __post_init__(self):
+        """Checks every field, naming the bad value."""
+        for name in ("epochs", "batch_size", "patience", "lr_patience"):
+            _positive_int(name, getattr(self, name))
+        for name in ("learning_rate", "clipnorm"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value <= 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if self.verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {self.verbose!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+
+
+def field_names(config_class):
+    """The names of a dataclass's fields, in order."""
+    return [f.name for f in dataclasses.fields(config_class)]
+
+
+def route(options, *config_classes):
+    """Splits keyword options among dataclasses by field name.
+
+    Args:
+        options: a dict of keyword options.
+        *config_classes: dataclasses whose field names do not overlap.
+
+    Returns:
+        One dict per class with the options that belong to it.
+
+    Raises:
+        ValueError: an option is no field of any of the classes.
+    """
+    routed = [{} for _ in config_classes]
+    for key, value in options.items():
+        for target, config_class in zip(routed, config_classes, strict=True):
+            if key in field_names(config_class):
+                target[key] = value
+                break
+        else:
+            known = sorted(n for c in config_classes for n in field_names(c))
+            raise ValueError(f"unknown option {key!r}; known options are {known}")
+    return routed

@@ -1,0 +1,183 @@
+"""The neural forecaster: one of the project's cells in a Keras network, fitted from frames.
+
+>>> import forecaster as fc
+>>> model = fc.Forecaster(cell="cifg", lookback=96, horizon=24, targets=["OT"], layers=2)
+>>> history = model.fit(frame, epochs=30)
+>>> forecast = model.predict(frame)  # the 24 timestamps after frame's end, original units
+"""
+
+import dataclasses
+import os
+
+import keras
+import numpy as np
+
+from forecaster.config import DataConfig, TrainConfig, route
+from forecaster.estimator import BaseForecaster
+from forecaster.networks import NetworkConfig, Shapes, build_network
+
+
+class TrainingError(RuntimeError):
+    """Training could not produce a usable model (the loss diverged)."""
+
+
+class Forecaster(BaseForecaster):
+    """A recurrent forecaster with fit / predict / evaluate / backtest / save / load.
+
+    Every keyword goes to the configuration dataclass with a field of that name:
+    `forecaster.config.DataConfig` (lookback, horizon, targets, inputs, known_future,
+    calendar, scaler, val_fraction, stride, season), `forecaster.networks.NetworkConfig`
+    (cell, architecture, units, layers, bidirectional, residual, dropout,
+    recurrent_dropout, layer_norm, peephole) and `forecaster.config.TrainConfig` (epochs,
+    batch_size, learning_rate, clipnorm, patience, lr_patience, seed, verbose,
+    checkpoint_dir). An unknown keyword is refused.
+
+    Training uses Adam with gradient clipping on the MSE of the scaled values, early
+    stopping on the validation loss that restores the best weights, ReduceLROnPlateau
+    and TerminateOnNaN; a run on the CPU with the same seed is reproducible.
+
+    Args:
+        cell: "rnn", "lstm", "gru" or "cifg".
+        lookback: input steps per window.
+        horizon: steps forecast at once.
+        **options: fields of the three configuration dataclasses.
+
+    Example:
+        >>> model = Forecaster(cell="gru", lookback=24, horizon=12, targets=["Passengers"])
+        >>> model.fit(frame, epochs=50, verbose=0)
+        >>> model.evaluate(parts.test)["mase"]
+    """
+
+    def __init__(self, cell="lstm", *, lookback, horizon, **options):
+        options = {"cell": cell, "lookback": lookback, "horizon": horizon, **options}
+        data, network, train = route(options, DataConfig, NetworkConfig, TrainConfig)
+        super().__init__(DataConfig(**data))
+        self.network = NetworkConfig(**network)
+        self.train = TrainConfig(**train)
+        self.model = None
+        self._check_recursive_columns(self.data.inputs, self.data.targets)
+
+    @classmethod
+    def from_configs(cls, data, network, train):
+        """A forecaster from its three configuration dataclasses."""
+        return cls(
+            **dataclasses.asdict(data), **dataclasses.asdict(network), **dataclasses.asdict(train)
+        )
+
+    def configs(self):
+        """The configuration dataclasses by name."""
+        return {"data": self.data, "network": self.network, "train": self.train}
+
+    def fit(self, frame, **train_options):
+        """Fits on `frame` (see `BaseForecaster.fit`); keywords override `TrainConfig`.
+
+        Returns:
+            The Keras `History`, whose `history` holds the per-epoch losses.
+
+        Raises:
+            TrainingError: the loss became NaN or infinite.
+        """
+        if train_options:
+            (overrides,) = route(train_options, TrainConfig)
+            self.train = dataclasses.replace(self.train, **overrides)
+        return super().fit(frame)
+
+    @property
+    def recursive(self):
+        """Whether the network is a one-step model rolled over the horizon."""
+        return self.network.architecture == "recursive"
+
+    def _check_recursive_columns(self, inputs, targets):
+        if self.recursive and inputs is not None and set(inputs) != set(targets or inputs):
+            raise ValueError(
+                "architecture='recursive' feeds each forecast back as the next input, so the "
+                f"inputs must be the targets; got inputs {list(inputs)} and targets "
+                f"{list(targets)}"
+            )
+
+    def _training_spec(self, inputs, targets):
+        self._check_recursive_columns(inputs, targets)
+        horizon = 1 if self.recursive else None
+        return self.data.window_spec(horizon=horizon, inputs=inputs, targets=targets)
+
+    def _fit_windows(self, train, val, frame):
+        config = self.train
+        keras.utils.set_random_seed(config.seed)
+        shapes = Shapes(
+            lookback=self.data.lookback,
+            horizon=train.spec.horizon,
+            inputs=len(train.input_columns),
+            targets=len(train.target_columns),
+            known=len(train.future_columns),
+        )
+        self.model = build_network(self.network, shapes)
+        self.model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
+            loss="mse",
+        )
+        callbacks = [
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=config.patience, restore_best_weights=True
+            ),
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=0.5, patience=config.lr_patience
+            ),
+            keras.callbacks.TerminateOnNaN(),
+        ]
+        if config.checkpoint_dir is not None:
+            os.makedirs(config.checkpoint_dir, exist_ok=True)
+            callbacks.append(
+                keras.callbacks.ModelCheckpoint(
+                    os.path.join(config.checkpoint_dir, "best.weights.h5"),
+                    monitor="val_loss",
+                    save_best_only=True,
+                    save_weights_only=True,
+                )
+            )
+        history = self.model.fit(
+            train.dataset(config.batch_size, training=True, seed=config.seed),
+            validation_data=val.dataset(config.batch_size),
+            epochs=config.epochs,
+            shuffle=False,  # the training dataset shuffles itself, seeded
+            verbose=config.verbose,
+            callbacks=callbacks,
+        )
+        losses = history.history["loss"]
+        if not np.all(np.isfinite(losses)):
+            self.model = None
+            raise TrainingError(
+                f"training diverged: the loss became {losses[-1]} in epoch {len(losses)}; "
+                f"lower learning_rate (now {config.learning_rate}) or clipnorm (now "
+                f"{config.clipnorm}), or check the data for extreme values"
+            )
+        return history
+
+    def _forecast(self, x):
+        if not self.recursive:
+            return self.model.predict(x, batch_size=256, verbose=0)
+        return self._roll(x)
+
+    def _roll(self, x):
+        """Rolls the one-step model over the horizon, each forecast the next input."""
+        lookback, horizon = self.data.lookback, self.data.horizon
+        past = x["past"] if isinstance(x, dict) else x
+        future = x.get("future") if isinstance(x, dict) else None
+        inputs, targets = self.schema["inputs"], self.schema["targets"]
+        order = [targets.index(name) for name in inputs]
+        steps = []
+        for k in range(horizon):
+            step_x = (
+                past
+                if future is None
+                else {"past": past, "future": future[:, k : k + lookback + 1]}
+            )
+            step = self.model.predict(step_x, batch_size=256, verbose=0)  # (n, 1, T)
+            steps.append(step)
+            past = np.concatenate([past[:, 1:], step[:, :, order]], axis=1)  # slide by one
+        return np.concatenate(steps, axis=1)  # (n, H, T)
+
+    def _save_state(self, folder):
+        self.model.save(os.path.join(folder, "model.keras"))
+
+    def _load_state(self, folder):
+        self.model = keras.saving.load_model(os.path.join(folder, "model.keras"), safe_mode=True)
