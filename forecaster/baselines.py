@@ -3,12 +3,13 @@
 - `NaiveForecaster`: repeats each target's last value over the horizon.
 - `SeasonalNaiveForecaster`: repeats each target's last season (the period from the
   frequency, or `season=`).
-- `MeanForecaster`: forecasts each target's mean over the training part.
+- `MeanForecaster`: forecasts each target's mean over the rows it was fitted on.
 - `LinearForecaster`: a linear map from the whole lookback window (every input column)
   to the horizon, fitted by least squares or ridge on the training windows.
 
 They work on the scaled values like the neural forecaster, so their scores compare
-directly; the naive ones are unchanged by the (affine) scaling.
+directly; the naive ones are unchanged by the (affine) scaling. Having nothing to stop
+early, they fit on every row they are given, with no validation part held out.
 """
 
 import dataclasses
@@ -47,6 +48,8 @@ class Baseline(BaseForecaster):
         horizon: steps forecast at once.
         **options: other fields of `forecaster.config.DataConfig`.
     """
+
+    uses_validation = False  # nothing to stop early: fit on every row given
 
     def __init__(self, *, lookback, horizon, **options):
         super().__init__(DataConfig(lookback=lookback, horizon=horizon, **options))
@@ -130,7 +133,7 @@ class SeasonalNaiveForecaster(Baseline):
 
 
 class MeanForecaster(Baseline):
-    """Forecasts each target's mean over the training part."""
+    """Forecasts each target's mean over the rows it was fitted on."""
 
     def _learn(self, train, frame):
         return {"mean": frame[self.schema["targets"]].to_numpy(dtype=np.float64).mean(axis=0)}

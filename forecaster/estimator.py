@@ -52,6 +52,8 @@ class BaseForecaster(abc.ABC):
         data: a `DataConfig`.
     """
 
+    uses_validation = True  # whether fit holds out the last val_fraction of the rows
+
     def __init__(self, data):
         self.data = data
         self.scaler = None
@@ -67,7 +69,8 @@ class BaseForecaster(abc.ABC):
     def _fit_windows(self, train, val, frame):
         """Fits the scaled training and validation `Windows`; returns what `fit` returns.
 
-        `frame` is the scaled training part, for statistics that windows would weight.
+        `val` is None when `uses_validation` is off; `frame` is the scaled training part,
+        for statistics that overlapping windows would weight unevenly.
         """
 
     @abc.abstractmethod
@@ -89,10 +92,11 @@ class BaseForecaster(abc.ABC):
         return type(self).from_configs(**self.configs())
 
     def fit(self, frame):
-        """Splits `frame` in time order, fits the scaler on its training part, and fits.
+        """Fits the scaler on the training part of `frame`, then the model on its windows.
 
-        The last `val_fraction` of the rows (led by `lookback` rows of context) is held out
-        for validation; every statistic comes from the rows before it.
+        A forecaster that validates (`uses_validation`, the neural one) holds out the last
+        `val_fraction` of the rows, led by `lookback` rows of context, and every statistic
+        comes from the rows before them; the baselines train on all of `frame`.
 
         Args:
             frame: a wide DataFrame on a DatetimeIndex, as from `forecaster.read_csv`.
@@ -109,20 +113,12 @@ class BaseForecaster(abc.ABC):
                 f"the frame has {len(frame)} rows, fewer than lookback + horizon = "
                 f"{rows_needed} needed for one window"
             )
-        fraction = self.data.val_fraction
-        parts = split(frame, 1 - fraction, fraction, 0.0, lookback=lookback)
-        for name, part in (("training", parts.train), ("validation", parts.val)):
-            if len(part) < rows_needed:
-                raise DataError(
-                    f"the {name} part has {len(part)} rows (val_fraction={fraction} of "
-                    f"{len(frame)}), fewer than lookback + horizon = {rows_needed}; "
-                    "pass a longer frame or change val_fraction"
-                )
+        train_part, val_part = self._holdout(frame)
         scaled_columns = list(dict.fromkeys([*inputs, *targets, *self.data.known_future]))
-        self.scaler = Scaler(self.data.scaler).fit(parts.train, columns=scaled_columns)
-        scaled = parts.map(self.scaler.transform)
+        self.scaler = Scaler(self.data.scaler).fit(train_part, columns=scaled_columns)
+        scaled_train = self.scaler.transform(train_part)
         season = self.data.season or season_length(frame.attrs.get("freq") or frame.index.freq)
-        train_targets = parts.train[list(targets)].to_numpy(dtype=np.float64)
+        train_targets = train_part[list(targets)].to_numpy(dtype=np.float64)
         self.schema = {
             "inputs": list(inputs),
             "targets": list(targets),
@@ -132,12 +128,29 @@ class BaseForecaster(abc.ABC):
             "season": season,
             "mase_scale": _mase_scale(train_targets, season).tolist(),
             "scaled_mase_scale": _mase_scale(
-                scaled.train[list(targets)].to_numpy(dtype=np.float64), season
+                scaled_train[list(targets)].to_numpy(dtype=np.float64), season
             ).tolist(),
         }
         spec = self._training_spec(inputs, targets)
-        train, val = make_windows(scaled.train, spec), make_windows(scaled.val, spec)
-        return self._fit_windows(train, val, scaled.train)
+        train = make_windows(scaled_train, spec)
+        val = None if val_part is None else make_windows(self.scaler.transform(val_part), spec)
+        return self._fit_windows(train, val, scaled_train)
+
+    def _holdout(self, frame):
+        """The training part and the validation part (None when `uses_validation` is off)."""
+        if not self.uses_validation:
+            return frame, None
+        rows_needed = self.data.lookback + self.data.horizon
+        fraction = self.data.val_fraction
+        parts = split(frame, 1 - fraction, fraction, 0.0, lookback=self.data.lookback)
+        for name, part in (("training", parts.train), ("validation", parts.val)):
+            if len(part) < rows_needed:
+                raise DataError(
+                    f"the {name} part has {len(part)} rows (val_fraction={fraction} of "
+                    f"{len(frame)}), fewer than lookback + horizon = {rows_needed}; "
+                    "pass a longer frame or change val_fraction"
+                )
+        return parts.train, parts.val
 
     def predict(self, frame, future=None):
         """Forecasts the `horizon` steps after the end of `frame`, in the original units.
