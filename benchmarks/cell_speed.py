@@ -1,15 +1,19 @@
-"""Training-step time of forecaster's cells beside Keras's built-in recurrent layers.
+"""Training-step time and predict throughput of forecaster's cells beside Keras's layers.
 
 Each model is Input(timesteps, features) -> recurrent layer(units) -> Dense(horizon), trained
 with Adam on MSE through `Model.train_on_batch`, the same Keras training step a user gets
-(default compile options, so no XLA on a CPU-only machine). The models are timed in turns,
-round-robin, so that the machine's noise falls on all of them alike; every step is timed on
-its own and the median over all timed steps is reported. Ratios are ours / Keras's for the
-same kind of layer, measured in this run (LSTM and CIFG against keras.layers.LSTM, GRU
+(default compile options, so no XLA for the training step on a CPU-only machine). "ours" is
+`forecaster.cells.FastRNN(cell)`, the layer every network uses (`--slow` adds
+`keras.layers.RNN(cell)`, the step-by-step loop, as "rnn(cell)"). The models of one size are
+timed in turns, round-robin, so that the machine's noise falls on all of them alike; every
+step is timed on its own and the median over all timed steps is reported. Ratios are ours /
+Keras's for the same kind of layer in this run (LSTM and CIFG against keras.layers.LSTM, GRU
 against keras.layers.GRU, the tanh RNN against keras.layers.SimpleRNN).
 
-    python benchmarks/cell_speed.py                      # batch 64, 96 steps, 7 features, 64 units
-    python benchmarks/cell_speed.py --timesteps 336 --units 128
+    python benchmarks/cell_speed.py                  # the three sizes below, about 5 minutes
+    python benchmarks/cell_speed.py --sizes 64x96x64 --cells lstm --slow
+
+Sizes are batch x timesteps x units: 64x96x64, 64x336x128 and 256x96x64 by default.
 """
 
 import argparse
@@ -93,21 +97,8 @@ def describe_machine():
     )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--timesteps", type=int, default=96)
-    parser.add_argument("--features", type=int, default=7)
-    parser.add_argument("--units", type=int, default=64)
-    parser.add_argument("--horizon", type=int, default=24)
-    parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru", "cifg"])
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per turn")
-    parser.add_argument("--repeats", type=int, default=5, help="round-robin turns")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps per model")
-    parser.add_argument("--predict-windows", type=int, default=2048)
-    parser.add_argument("--predict-batch", type=int, default=256)
-    args = parser.parse_args()
-
+def run_size(args):
+    """Times every model at one size; returns rows of (key, params, ms, ratio, windows/s)."""
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch, args.timesteps, args.features)).astype("float32")
@@ -115,25 +106,45 @@ def main():
     built = models(args)
     train = time_training(built, x, y, args)
     infer = time_inference(built, args)
+    rows = []
+    for key, model in built.items():
+        kind, name = key.split(":")
+        ratio = "" if kind == "keras" else f"{train[key] / train['keras:' + BASELINE[name]]:.2f}"
+        rows.append((key, model.count_params(), 1e3 * train[key], ratio, infer[key]))
+    keras.backend.clear_session()
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["64x96x64", "64x336x128", "256x96x64"])
+    parser.add_argument("--features", type=int, default=7)
+    parser.add_argument("--horizon", type=int, default=24)
+    parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru", "cifg"])
+    parser.add_argument("--slow", action="store_true", help="also time keras.layers.RNN(cell)")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per turn")
+    parser.add_argument("--repeats", type=int, default=5, help="round-robin turns")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps per model")
+    parser.add_argument("--predict-windows", type=int, default=2048)
+    parser.add_argument("--predict-batch", type=int, default=256)
+    args = parser.parse_args()
 
     print(describe_machine())
     print(
-        f"batch {args.batch} x {args.timesteps} steps x {args.features} features, "
-        f"{args.units} units, Dense({args.horizon}), Adam; median of "
-        f"{args.repeats * args.steps} timed train steps per model\n"
+        f"{args.features} features, Dense({args.horizon}), Adam; median of "
+        f"{args.repeats * args.steps} timed train steps per model, interleaved; predict "
+        f"{args.predict_windows} windows in batches of {args.predict_batch}\n"
     )
-    header = f"{'model':<16}{'params':>9}{'train ms/step':>15}{'vs keras':>10}{'predict win/s':>15}"
+    header = (
+        f"{'size (BxTxH)':<13}{'model':<16}{'params':>8}{'train ms/step':>15}{'vs keras':>10}"
+        f"{'predict win/s':>15}"
+    )
     print(header)
     print("-" * len(header))
-    for key, model in built.items():
-        kind, name = key.split(":")
-        ratio = ""
-        if kind == "ours":
-            ratio = f"{train[key] / train['keras:' + BASELINE[name]]:.2f}"
-        print(
-            f"{key:<16}{model.count_params():>9}{1e3 * train[key]:>15.1f}{ratio:>10}"
-            f"{infer[key]:>15.0f}"
-        )
+    for size in args.sizes:
+        args.batch, args.timesteps, args.units = (int(v) for v in size.split("x"))
+        for key, params, ms, ratio, rate in run_size(args):
+            print(f"{size:<13}{key:<16}{params:>8}{ms:>15.1f}{ratio:>10}{rate:>15.0f}")
 
 
 if __name__ == "__main__":

@@ -104,8 +104,12 @@ class Shapes:
 
 
 def recurrent(cell, return_sequences, return_state=False, bidirectional=False, name=None):
-    """The one place a cell becomes a sequence layer, so every network shares the same path."""
-    layer = keras.layers.RNN(
+    """The one place a cell becomes a sequence layer, so every network shares the same path.
+
+    The layer is `forecaster.cells.FastRNN`: the fused, compiled loop wherever it is exact
+    for the cell's options, `keras.layers.RNN`'s own loop elsewhere.
+    """
+    layer = cells.FastRNN(
         cell, return_sequences=return_sequences, return_state=return_state, name=name
     )
     if bidirectional:

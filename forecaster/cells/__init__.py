@@ -2,16 +2,26 @@
 
 Each cell works inside `keras.layers.RNN`, `keras.layers.Bidirectional` and
 `keras.layers.StackedRNNCells`, and is registered for Keras serialization under the
-package name "forecaster".
+package name "forecaster". `FastRNN` is `keras.layers.RNN` with a fused, compiled loop for
+these cells, taken wherever it is exact.
 """
 
 from forecaster.cells.base import RecurrentCell
 from forecaster.cells.cifg import CIFGCell
 from forecaster.cells.gru import GRUCell
 from forecaster.cells.lstm import LSTMCell
+from forecaster.cells.sequence import FastRNN
 from forecaster.cells.simple_rnn import SimpleRNNCell
 
-__all__ = ["CIFGCell", "GRUCell", "LSTMCell", "RecurrentCell", "SimpleRNNCell", "get"]
+__all__ = [
+    "CIFGCell",
+    "FastRNN",
+    "GRUCell",
+    "LSTMCell",
+    "RecurrentCell",
+    "SimpleRNNCell",
+    "get",
+]
 
 
 def _by_name():

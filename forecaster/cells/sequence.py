@@ -1,0 +1,125 @@
+"""The shared fast sequence layer: `keras.layers.RNN` with a fused loop for the project's cells."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from forecaster.cells import fused
+from forecaster.cells.cifg import CIFGCell
+from forecaster.cells.gru import GRUCell
+from forecaster.cells.lstm import LSTMCell
+from forecaster.cells.simple_rnn import SimpleRNNCell
+
+FAST_CELLS = (SimpleRNNCell, LSTMCell, GRUCell, CIFGCell)
+FAST_DTYPES = ("float32", "float64")
+
+
+@keras.saving.register_keras_serializable(package="forecaster")
+class FastRNN(keras.layers.RNN):
+    """`keras.layers.RNN` that runs the project's cells through a fused, compiled loop.
+
+    Takes the same arguments, gives the same outputs and gradients (to float rounding),
+    and saves the same weights as `keras.layers.RNN(cell)`: the cell keeps its weights,
+    regularizers, constraints and dropout masks, and only the loop over time changes.
+    The input projection `x W` is one matmul over all steps, and the recurrence runs in
+    `forecaster.cells.fused` with a hand-written backward pass (see there).
+
+    The fused loop is taken where it computes exactly the cell's equations: a
+    `SimpleRNNCell`, `LSTMCell`, `GRUCell` or `CIFGCell` (not a subclass) with tanh
+    activation, sigmoid gates, no layer norm, float32 or float64, and no mask.
+    Anywhere else the layer runs `keras.layers.RNN`'s own loop over the cell;
+    `fallback_reason` says why. Works inside `keras.layers.Bidirectional`, with
+    `return_sequences`, `return_state`, `initial_state`, `go_backwards` and `stateful`.
+
+    Args:
+        cell: a recurrent cell (any cell `keras.layers.RNN` accepts).
+        **kwargs: the options of `keras.layers.RNN` (`return_sequences`,
+            `return_state`, `go_backwards`, `stateful`, `unroll`, ...).
+
+    Example:
+        >>> layer = FastRNN(LSTMCell(32), return_sequences=True)
+        >>> layer(np.zeros((8, 24, 3))).shape
+        (8, 24, 32)
+    """
+
+    def fallback_reason(self, mask=None):
+        """Says why this layer runs Keras's step-by-step loop, or returns None if it does not.
+
+        Args:
+            mask: the mask the layer is called with, `(batch, time)`, or None.
+
+        Returns:
+            None when the fused loop computes the cell's equations exactly, else a sentence
+            naming the option that keeps it off.
+        """
+        cell = self.cell
+        if type(cell) not in FAST_CELLS:
+            kind = f"{type(cell).__module__}.{type(cell).__qualname__}"
+            return f"{kind} is not one of forecaster's four cells"
+        if cell.layer_norm:
+            return "layer_norm=True has no fused loop"
+        if cell.activation is not keras.activations.tanh:
+            return "the fused loop needs activation='tanh'"
+        if not isinstance(cell, SimpleRNNCell) and (
+            cell.recurrent_activation is not keras.activations.sigmoid
+        ):
+            return "the fused loop needs recurrent_activation='sigmoid'"
+        if cell.compute_dtype not in FAST_DTYPES:
+            return f"compute dtype {cell.compute_dtype} has no fused loop (float32 or float64)"
+        if mask is not None:
+            return "masked sequences have no fused loop"
+        return None
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        """Runs the fused loop where it is exact, else `keras.layers.RNN`'s own.
+
+        Returns:
+            `(last_output, outputs, states)` as `keras.layers.RNN.inner_loop` does:
+            `(batch, units)`, `(batch, time, units)` and the list of final states.
+        """
+        if self.fallback_reason(mask) is not None:
+            return super().inner_loop(sequences, initial_state, mask, training)
+        cell = self.cell
+        dtype = cell.compute_dtype
+        x = ops.cast(sequences, dtype)
+        if self.go_backwards:  # outputs stay in processing order, as keras.layers.RNN's
+            x = ops.flip(x, axis=1)
+        # The masks were drawn once for this sequence by RNN.call; the cell's getters
+        # return those same masks.
+        if training and cell.dropout > 0:
+            x = x * cell.get_dropout_mask(x[:, 0])[:, None, :]
+        mask_h = None
+        if training and cell.recurrent_dropout > 0:
+            mask_h = cell.get_recurrent_dropout_mask(initial_state[0])
+        hs, states = self._fused(x, [ops.cast(s, dtype) for s in initial_state], mask_h)
+        hs = tf.transpose(hs, (1, 0, 2))  # (T, B, H) -> (B, T, H)
+        return hs[:, -1], hs, states
+
+    def _fused(self, x, states, mask_h):
+        """The recurrence over `x (B, T, F)`; returns `(T, B, H)` outputs and final states."""
+        cell = self.cell
+        dtype = cell.compute_dtype
+        kernel = ops.cast(cell.kernel, dtype)
+        recurrent_kernel = ops.cast(cell.recurrent_kernel, dtype)
+        bias = ops.cast(cell.bias, dtype) if cell.use_bias else None
+        x_time = tf.transpose(x, (1, 0, 2))  # (B, T, F) -> (T, B, F)
+        xz = tf.tensordot(x_time, kernel, 1)  # (T, B, F) -> (T, B, G*H)
+        if isinstance(cell, GRUCell):
+            recurrent_bias = None
+            if bias is not None and cell.reset_after:
+                xz, recurrent_bias = xz + bias[0], bias[1]
+            elif bias is not None:
+                xz = xz + bias
+            hs = fused.gru(
+                xz, recurrent_kernel, states[0], recurrent_bias, mask_h, cell.reset_after
+            )
+            return hs, [hs[-1]]
+        if bias is not None:
+            xz = xz + bias
+        if isinstance(cell, LSTMCell):  # CIFGCell included
+            peephole = ops.cast(cell.peephole_kernel, dtype) if cell.peephole else None
+            coupled = isinstance(cell, CIFGCell)
+            hs, c = fused.lstm(xz, recurrent_kernel, *states, peephole, mask_h, coupled)
+            return hs, [hs[-1], c]
+        hs = fused.rnn(xz, recurrent_kernel, states[0], mask_h)
+        return hs, [hs[-1]]
