@@ -78,14 +78,16 @@ BENCHMARKS = {
         _ETT_URL.format("ETTm2.csv"),
         "db973ca252c6410a30d0469b13d696cf919648d0f3fd588c60f03fdbdbadd1fd",
     ),
-    # Latin-1 (a header holds a byte that is not UTF-8). One stamp is written twice and
-    # 100 minutes are missing, both about 41% into the file, inside the LTSF training part:
-    # "interpolate" averages the pair and fills the 9 missing rows (52,696 -> 52,704 rows).
+    # UTF-8: the checksummed copy already holds U+FFFD where the original's Latin-1 "²" was
+    # (in "SWDR (W/m²)" and two other headers), so Latin-1 decoding would garble those names.
+    # One stamp is written twice and 100 minutes are missing, both about 41% into the file,
+    # inside the LTSF training part: "interpolate" averages the pair and fills the 9 missing
+    # rows (52,696 -> 52,704 rows).
     "weather": Benchmark(
         "weather.csv",
         _WEATHER_URL,
         "9b2b19b13e342d9c9b9c51620d42b4be232df7fba30e7f5c4968b7c79ab138ad",
-        {"encoding": "latin-1", "missing": "interpolate"},
+        {"missing": "interpolate"},
     ),
 }
 
@@ -177,7 +179,7 @@ def load_benchmark(
         url: where to download from; None: the data set's public source.
         timeout: seconds to wait for the server before the download fails.
         **read_kwargs: `read_csv` arguments; they override the set's own defaults, which are
-            none for ETT and ``encoding="latin-1", missing="interpolate"`` for weather.
+            none for ETT and ``missing="interpolate"`` for weather.
 
     Returns:
         The `read_csv` frame: ETTh1/ETTh2 `(17420, 7)`, ETTm1/ETTm2 `(69680, 7)`, weather

@@ -85,6 +85,9 @@ def test_the_weather_defaults_fill_its_duplicate_and_gap():
     assert frame.shape == (52704, 21)
     assert frame.attrs["freq"] == "10min"
     assert frame.columns[-1] == "OT"
+    # The checksummed copy is UTF-8 holding U+FFFD for the original "²": read as such, not
+    # as Latin-1, which would turn it into "ï¿½".
+    assert "SWDR (W/m\ufffd)" in frame.columns
     with raises_exactly(
         DataError,
         "weather.csv has duplicate timestamp 2020-05-12 06:00:00 (rows 19044 and 19045); "
