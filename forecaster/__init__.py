@@ -61,6 +61,7 @@ __all__ = [
     "backtest",
     "benchmark_path",
     "cells",
+    "compare_cells",
     "data",
     "load_benchmark",
     "load_shipped",
@@ -69,5 +70,16 @@ __all__ = [
     "read_csv",
     "shipped_path",
     "split",
+    "track_fit",
+    "tracking",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """`compare_cells` and `tracking` load mlflow, so they are imported on first use."""
+    if name in ("compare_cells", "track_fit", "tracking"):
+        from forecaster import tracking
+
+        return tracking if name == "tracking" else getattr(tracking, name)
+    raise AttributeError(f"module 'forecaster' has no attribute {name!r}")

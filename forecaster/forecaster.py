@@ -55,6 +55,7 @@ class Forecaster(BaseForecaster):
         self.network = NetworkConfig(**network)
         self.train = TrainConfig(**train)
         self.model = None
+        self._callbacks = []
         self._check_recursive_columns(self.data.inputs, self.data.targets)
 
     @classmethod
@@ -68,8 +69,13 @@ class Forecaster(BaseForecaster):
         """The configuration dataclasses by name."""
         return {"data": self.data, "network": self.network, "train": self.train}
 
-    def fit(self, frame, **train_options):
+    def fit(self, frame, callbacks=(), **train_options):
         """Fits on `frame` (see `BaseForecaster.fit`); keywords override `TrainConfig`.
+
+        Args:
+            frame: the series, as for `BaseForecaster.fit`.
+            callbacks: extra Keras callbacks, e.g. to log each epoch somewhere.
+            **train_options: fields of `TrainConfig` to change before fitting.
 
         Returns:
             The Keras `History`, whose `history` holds the per-epoch losses.
@@ -80,6 +86,7 @@ class Forecaster(BaseForecaster):
         if train_options:
             (overrides,) = route(train_options, TrainConfig)
             self.train = dataclasses.replace(self.train, **overrides)
+        self._callbacks = list(callbacks)
         return super().fit(frame)
 
     @property
@@ -123,6 +130,7 @@ class Forecaster(BaseForecaster):
                 monitor="val_loss", factor=0.5, patience=config.lr_patience
             ),
             keras.callbacks.TerminateOnNaN(),
+            *self._callbacks,
         ]
         if config.checkpoint_dir is not None:
             os.makedirs(config.checkpoint_dir, exist_ok=True)
