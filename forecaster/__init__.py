@@ -3,6 +3,7 @@
 The public API is what this module exports; `forecaster.cells` holds the recurrent cells.
 """
 
+import importlib
 import os
 
 # The project is built on the TensorFlow backend; respect a user's explicit choice.
@@ -79,7 +80,8 @@ __version__ = "0.1.0"
 def __getattr__(name):
     """`compare_cells` and `tracking` load mlflow, so they are imported on first use."""
     if name in ("compare_cells", "track_fit", "tracking"):
-        from forecaster import tracking
-
+        # import_module, not `from forecaster import tracking`, which would ask this
+        # function for the attribute again before the submodule is in place.
+        tracking = importlib.import_module("forecaster.tracking")
         return tracking if name == "tracking" else getattr(tracking, name)
     raise AttributeError(f"module 'forecaster' has no attribute {name!r}")
