@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 import forecaster
+from forecaster.cells import FastRNN
 
 BASELINE = {"rnn": "SimpleRNN", "lstm": "LSTM", "cifg": "LSTM", "gru": "GRU"}
 
@@ -43,12 +44,14 @@ def build(layer, args):
 
 
 def models(args):
-    """Our cells inside keras.layers.RNN and the Keras layers they are measured against."""
+    """Our cells in FastRNN (and, with --slow, in keras.layers.RNN) and Keras's layers."""
     built = {}
     for name in args.cells:
-        built[f"ours:{name}"] = build(
-            keras.layers.RNN(forecaster.cells.get(name)(args.units)), args
-        )
+        built[f"ours:{name}"] = build(FastRNN(forecaster.cells.get(name)(args.units)), args)
+        if args.slow:
+            built[f"rnn(cell):{name}"] = build(
+                keras.layers.RNN(forecaster.cells.get(name)(args.units)), args
+            )
     for keras_name in sorted({BASELINE[name] for name in args.cells}):
         built[f"keras:{keras_name}"] = build(getattr(keras.layers, keras_name)(args.units), args)
     return built

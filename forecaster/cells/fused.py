@@ -71,6 +71,15 @@ def _recurrent_kernel_grad(h_in, dz, units):
     return tf.matmul(tf.reshape(h_in, (-1, units)), tf.reshape(dz, (-1, dz.shape[-1])), True)
 
 
+def _gate_dots(h, blocks):
+    """`h` times each gate's block of a kernel, one small matmul per gate.
+
+    XLA on CPU spreads one `(64, 64) x (64, 256)` matmul over threads at a cost far above
+    its work; four `(64, 64) x (64, 64)` matmuls run 2.6x faster (3.7x at 128 units).
+    """
+    return [tf.matmul(h, block) for block in blocks]
+
+
 def _zeros_if_none(grad, like):
     return tf.zeros_like(like) if grad is None else grad
 
@@ -138,17 +147,21 @@ def rnn(xz, U, h0, mask=None):
 
 @tf.function(jit_compile=True)
 def _lstm_forward(xz, U, h0, c0, peephole, mask, coupled):
+    count = 3 if coupled else 4
+    blocks = tf.split(U, count, axis=1)
+
     def body(t, h, c):
-        z = xz[t] + tf.matmul(_masked(h, mask), U)
+        x_parts = tf.split(xz[t], count, axis=-1)
+        z = [a + b for a, b in zip(x_parts, _gate_dots(_masked(h, mask), blocks), strict=True)]
         if coupled:  # CIFG: gates f, c, o; the input gate is 1 - f
-            z_f, z_c, z_o = tf.split(z, 3, axis=-1)
+            z_f, z_c, z_o = z
             if peephole is not None:
                 z_f = z_f + peephole[0] * c
             f, g = tf.sigmoid(z_f), tf.tanh(z_c)
             i = 1.0 - f
             gates = [f, g]
         else:
-            z_i, z_f, z_c, z_o = tf.split(z, 4, axis=-1)
+            z_i, z_f, z_c, z_o = z
             if peephole is not None:
                 z_i = z_i + peephole[0] * c
                 z_f = z_f + peephole[1] * c
@@ -170,6 +183,7 @@ def _lstm_forward(xz, U, h0, c0, peephole, mask, coupled):
 @tf.function(jit_compile=True)
 def _lstm_backward(d_hs, d_c, hs, cs, acts, U, U_t, h0, c0, peephole, mask, coupled):
     c_prev = _prev(c0, cs)
+    blocks = tf.split(U_t, 3 if coupled else 4, axis=0)
 
     def body(t, dh_next, dc_next):
         dh = d_hs[t] + dh_next
@@ -191,14 +205,15 @@ def _lstm_backward(d_hs, d_c, hs, cs, acts, U, U_t, h0, c0, peephole, mask, coup
             dz_f = dz_f * cp
             dz_i = dc * g * i * (1.0 - i)
             dz = [dz_i, dz_f, dc * i * (1.0 - tf.square(g)), dz_o]
-        dz = tf.concat(dz, axis=-1)
+        dh_prev = _masked(
+            tf.add_n([tf.matmul(d, b) for d, b in zip(dz, blocks, strict=True)]), mask
+        )
         dc_prev = dc * f
         if peephole is not None:  # rows (i, f, o), or (f, o) when coupled
             dc_prev = dc_prev + dz_f * peephole[-2]
             if not coupled:
                 dc_prev = dc_prev + dz_i * peephole[0]
-        dh_prev = _masked(tf.matmul(dz, U_t), mask)
-        return [dh_prev, dc_prev], [dz]
+        return [dh_prev, dc_prev], [tf.concat(dz, axis=-1)]
 
     zeros = tf.zeros_like(h0)
     (dh0, dc0), (dz,) = _loop(body, _steps(hs), [zeros, d_c], 1, hs.dtype, reverse=True)
@@ -253,24 +268,25 @@ def lstm(xz, U, h0, c0, peephole=None, mask=None, coupled=False):
 
 @tf.function(jit_compile=True)
 def _gru_forward(xz, U, h0, recurrent_bias, mask, reset_after):
-    units = U.shape[0]
+    blocks = tf.split(U, 3, axis=1)
+    biases = None if recurrent_bias is None else tf.split(recurrent_bias, 3)
 
     def body(t, h):
         x_z, x_r, x_h = tf.split(xz[t], 3, axis=-1)
         h_in = _masked(h, mask)
         if reset_after:
-            rec = tf.matmul(h_in, U)
-            if recurrent_bias is not None:
-                rec = rec + recurrent_bias
-            rec_z, rec_r, rec_h = tf.split(rec, 3, axis=-1)
+            rec = _gate_dots(h_in, blocks)
+            if biases is not None:
+                rec = [r + b for r, b in zip(rec, biases, strict=True)]
+            rec_z, rec_r, rec_h = rec
         else:
-            rec_z, rec_r = tf.split(tf.matmul(h_in, U[:, : 2 * units]), 2, axis=-1)
+            rec_z, rec_r = _gate_dots(h_in, blocks[:2])
         z, r = tf.sigmoid(x_z + rec_z), tf.sigmoid(x_r + rec_r)
         if reset_after:
             candidate = tf.tanh(x_h + r * rec_h)
             saved = [z, r, candidate, rec_h]
         else:
-            candidate = tf.tanh(x_h + tf.matmul(r * h_in, U[:, 2 * units :]))
+            candidate = tf.tanh(x_h + tf.matmul(r * h_in, blocks[2]))
             saved = [z, r, candidate]
         h = z * h + (1.0 - z) * candidate
         return [h], [h, tf.concat(saved, axis=-1)]
@@ -283,7 +299,7 @@ def _gru_forward(xz, U, h0, recurrent_bias, mask, reset_after):
 def _gru_backward(d_hs, hs, acts, U, U_t, h0, mask, reset_after, has_recurrent_bias):
     units = U.shape[0]
     h_prev = _prev(h0, hs)
-    U_zr_t, U_h_t = U_t[: 2 * units], U_t[2 * units :]
+    U_z_t, U_r_t, U_h_t = tf.split(U_t, 3, axis=0)
 
     def body(t, dh_next):
         dh = d_hs[t] + dh_next
@@ -293,12 +309,12 @@ def _gru_backward(d_hs, hs, acts, U, U_t, h0, mask, reset_after, has_recurrent_b
         dz_h = dh * (1.0 - z) * (1.0 - tf.square(candidate))
         if reset_after:
             dz_r = dz_h * blocks[3] * r * (1.0 - r)
-            d_in = tf.matmul(tf.concat([dz_z, dz_r, dz_h * r], -1), U_t)
+            d_in = tf.matmul(dz_z, U_z_t) + tf.matmul(dz_r, U_r_t) + tf.matmul(dz_h * r, U_h_t)
         else:
             h_in = _masked(h_prev[t], mask)
             d_reset_h = tf.matmul(dz_h, U_h_t)  # d(r h_in)
             dz_r = d_reset_h * h_in * r * (1.0 - r)
-            d_in = d_reset_h * r + tf.matmul(tf.concat([dz_z, dz_r], -1), U_zr_t)
+            d_in = d_reset_h * r + tf.matmul(dz_z, U_z_t) + tf.matmul(dz_r, U_r_t)
         return [dh * z + _masked(d_in, mask)], [tf.concat([dz_z, dz_r, dz_h], axis=-1)]
 
     (dh0,), (dxz,) = _loop(body, _steps(hs), [tf.zeros_like(h0)], 1, hs.dtype, reverse=True)
