@@ -6,11 +6,11 @@ projection `x W (+ b)` was computed beforehand for all steps at once, `(time, ba
 sequence once in reverse, reusing them, and only the recurrent product `dz U^T` stays
 inside it: the recurrent kernel's gradient is one large matmul over all steps afterwards.
 Autodiff through a loop would instead save every intermediate of every step and run
-several small matmuls per step. Both loops are compiled with XLA, which fuses each step's
-element-wise work into a few kernels; on a 2-core CPU that takes a third off the LSTM's
-time against the same loop run op by op (see benchmarks/cell_speed.py). The backward
-loops take the recurrent kernel already transposed, `U_t (G H, H)`: XLA on CPU runs
-`dz U^T` with a transposed operand about 1.5x slower than a plain `dz U_t`.
+several small matmuls per step. Both loops are compiled with XLA, which fuses each
+step's element-wise work into a few kernels (an LSTM training step at batch 64, 96 steps,
+64 units: 18.5 ms compiled, 24.5 ms with the same loops run op by op on a 2-core CPU).
+The backward loops take the recurrent kernel already transposed, `U_t (G H, H)`: XLA on
+CPU runs `dz U^T` with a transposed operand about 1.5x slower than a plain `dz U_t`.
 
 The equations are exactly those of the cells' `call` (tanh candidate and output,
 sigmoid gates); `forecaster.cells.sequence` only sends a cell here when they are.
