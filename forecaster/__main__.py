@@ -1,0 +1,7 @@
+"""`python -m forecaster`: the `forecaster` command (see `forecaster.cli`)."""
+
+import sys
+
+from forecaster.cli import main
+
+sys.exit(main())

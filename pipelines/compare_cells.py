@@ -1,0 +1,35 @@
+"""Compares the four cells and the baselines over several seeds on the shipped bike data.
+
+python pipelines/compare_cells.py
+python pipelines/compare_cells.py --seeds 5 --cells lstm cifg --set model.units=64
+python pipelines/compare_cells.py --config pipelines/configs/quick.yaml
+
+The same as `forecaster compare --config pipelines/configs/bikeshare.yaml`: every run is
+tracked in MLflow, the table and Welch's t-test p-values are printed at the end, then how
+to open the MLflow UI.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from forecaster import cli
+
+CONFIG = Path(__file__).resolve().parent / "configs" / "bikeshare.yaml"
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], epilog=cli.EPILOG, prog="compare_cells.py"
+    )
+    cli.add_arguments(parser, "compare", config=str(CONFIG))
+    args = parser.parse_args()
+    # The config from the file and flags, then cli.compare: the same path as the command.
+    sys.exit(cli.run("compare", args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "pipelines" / "compare_cells.py"
+
+
+def test_the_quick_comparison_prints_the_table_and_the_ui(tmp_path, monkeypatch, capsys):
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)  # never the project's mlruns/
+    config = str(ROOT / "pipelines" / "configs" / "quick.yaml")
+    monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--config", config])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    assert exit_info.value.code == 0
+    captured = capsys.readouterr()
+    progress = [line for line in captured.err.splitlines() if line.startswith("[")]
+    assert progress == [
+        "[1/6] lstm seed 0 (5 after this)",
+        "[2/6] lstm seed 1 (4 after this)",
+        "[3/6] cifg seed 0 (3 after this)",
+        "[4/6] cifg seed 1 (2 after this)",
+        "[5/6] naive (1 after this)",
+        "[6/6] seasonal_naive (0 after this)",
+    ]
+    lines = captured.out.splitlines()
+    assert lines[0] == (
+        "Comparing lstm, cifg over 2 seed(s) and 2 baselines on bikeshare (1500 rows, last "
+        "20% for testing): 6 runs."
+    )
+    start = lines.index(
+        "Test scores, mean and std over 2 seeds (the full table is in the MLflow run):"
+    )
+    header = [cell.strip() for cell in lines[start + 1].split("|")[1:-1]]
+    assert header == [
+        "model", "mse_mean", "mse_std", "mae_mean", "mase_mean", "scaled_mse_mean", "params",
+        "seconds_per_epoch",
+    ]  # fmt: skip
+    models = [line.split("|")[1].strip() for line in lines[start + 3 : start + 7]]
+    assert models == ["lstm", "cifg", "naive", "seasonal_naive"]
+    start = lines.index("Welch's t-test p-values of the scaled test mse between cells:")
+    assert [cell.strip() for cell in lines[start + 1].split("|")[1:-1]] == ["", "lstm", "cifg"]
+    p_value = float(lines[start + 3].split("|")[3])
+    assert 0 <= p_value <= 1
+    run_line = next(line for line in lines if line.startswith("MLflow run "))
+    assert run_line.endswith(f" in experiment 'quick' at {store}.")
+    assert lines[-1] == (
+        "Open the MLflow UI with `forecaster ui` and browse to http://127.0.0.1:5000."
+    )
