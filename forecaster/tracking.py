@@ -25,6 +25,7 @@ import threading
 import time
 from pathlib import Path
 
+import filelock
 import keras
 import mlflow
 import numpy as np
@@ -68,16 +69,27 @@ def ui_command(port=5000):
 
 
 def _experiment(name):
-    """Points MLflow at the store and returns the id of experiment `name`, made if new."""
+    """Points MLflow at the store and returns the id of experiment `name`, made if new.
+
+    For a SQLite store, a lock file beside the database serializes this first contact:
+    two processes that find the store new would otherwise both run MLflow's schema
+    migrations on it, and one of them fails.
+    """
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
+    if not uri.startswith("sqlite:///"):
+        return _get_or_create(name, None)
+    database = Path(uri.removeprefix("sqlite:///"))
+    # Beside the database, not under whatever directory the process happens to run in.
+    location = (database.parent / "artifacts" / name).as_uri()
+    with filelock.FileLock(f"{database}.lock", timeout=300):
+        return _get_or_create(name, location)
+
+
+def _get_or_create(name, location):
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    location = None
-    if uri.startswith("sqlite:///"):
-        # Beside the database, not under whatever directory the process happens to run in.
-        location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts" / name).as_uri()
     try:
         return mlflow.create_experiment(name, artifact_location=location)
     except mlflow.exceptions.MlflowException:
@@ -134,29 +146,39 @@ class _EpochLogger(keras.callbacks.Callback):
 
 
 @contextlib.contextmanager
-def _interrupts_as_killed():
-    """Turns SIGTERM into KeyboardInterrupt, and ends every open run KILLED on one.
+def _sigterm_as_interrupt():
+    """Turns SIGTERM into KeyboardInterrupt while the block runs (in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
-    A run left RUNNING in the store would look alive forever; MLflow itself marks a run
-    FAILED when its `with` block raises an ordinary exception.
-    """
-    previous = None
-    main = threading.current_thread() is threading.main_thread()
-    if main:
+    def terminate(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
 
-        def terminate(signum, frame):
-            raise KeyboardInterrupt(f"signal {signum}")
-
-        previous = signal.signal(signal.SIGTERM, terminate)
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         yield
-    except KeyboardInterrupt:
-        while mlflow.active_run() is not None:
-            mlflow.end_run(status=RunStatus.to_string(RunStatus.KILLED))
-        raise
     finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _run(**options):
+    """An MLflow run that ends FINISHED, FAILED on an error, or KILLED on an interrupt.
+
+    MLflow's own `with mlflow.start_run()` marks every exception FAILED, an interrupt too,
+    and a run that is never ended stays RUNNING in the store forever.
+    """
+    run = mlflow.start_run(**options)
+    try:
+        yield run
+    except KeyboardInterrupt:
+        mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+        raise
+    except BaseException:
+        mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
+        raise
+    mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
 
 
 def _log_forecast(model, test, future_rows):
@@ -236,7 +258,7 @@ def track_fit(model, train, test, *, experiment="fit", dataset=None):
         The test scores (as `evaluate` gives them) and "run_id".
     """
     experiment_id = _experiment(experiment)
-    with _interrupts_as_killed(), mlflow.start_run(experiment_id=experiment_id):
+    with _sigterm_as_interrupt(), _run(experiment_id=experiment_id):
         return _fit_in_run(model, train, test, dataset)
 
 
@@ -300,7 +322,7 @@ def compare_cells(
     say = _printer(progress)
     experiment_id = _experiment(experiment)
     rows = []
-    with _interrupts_as_killed(), mlflow.start_run(experiment_id=experiment_id) as parent:
+    with _sigterm_as_interrupt(), _run(experiment_id=experiment_id) as parent:
         mlflow.set_tags(_tags(frame, dataset, kind="comparison", cells=",".join(cells)))
         mlflow.log_params(
             {"cells": ",".join(cells), "seeds": seeds, "test_fraction": test_fraction}
@@ -309,7 +331,7 @@ def compare_cells(
             label = name if seed is None else f"{name} seed {seed}"
             say(f"[{number}/{len(plans)}] {label} ({len(plans) - number} after this)")
             run_name = label.replace(" ", "-")
-            with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, nested=True):
+            with _run(experiment_id=experiment_id, run_name=run_name, nested=True):
                 start = time.perf_counter()
                 scores = _fit_in_run(
                     model,
