@@ -19,16 +19,6 @@ def _positive_int(name, value):
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def _names(name, value):
-    """Column names as a tuple (None stays None), so the dataclass stays frozen and hashable."""
-    if value is None:
-        return None
-    names = (value,) if isinstance(value, str) else tuple(value)
-    if not names or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"{name} must be one or more column names, got {value!r}")
-    return names
-
-
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     """What the model sees and forecasts, and how the data is prepared.
@@ -63,21 +53,17 @@ class DataConfig:
 
     def __post_init__(self):
         """Checks every field, naming the bad value, and freezes column lists into tuples."""
-        for name in ("lookback", "horizon", "stride"):
-            _positive_int(name, getattr(self, name))
+        spec = self.window_spec()  # checks lookback, horizon, stride and the column lists
+        for name in ("inputs", "targets", "known_future", "calendar"):
+            object.__setattr__(self, name, getattr(spec, name))
         if self.season is not None:
             _positive_int("season", self.season)
-        for name in ("targets", "inputs"):
-            object.__setattr__(self, name, _names(name, getattr(self, name)))
-        known = self.known_future
-        object.__setattr__(self, "known_future", _names("known_future", known) if known else ())
         if self.scaler not in SCALERS:
             raise ValueError(f"scaler={self.scaler!r} is not known; pass one of {tuple(SCALERS)}")
         if isinstance(self.val_fraction, bool) or not (
             isinstance(self.val_fraction, numbers.Real) and 0 < self.val_fraction < 1
         ):
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
-        object.__setattr__(self, "calendar", self.window_spec().calendar)
 
     def window_spec(self, horizon=None, inputs=None, targets=None):
         """The `WindowSpec` of this configuration (with another horizon or columns if given)."""
