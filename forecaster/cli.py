@@ -52,6 +52,7 @@ def add_arguments(parser, command, config=None):
     parser.add_argument("--config", default=config, metavar="YAML", help="the config file")
 
     def flag(name, key, help, **options):
+        options.setdefault("metavar", key.partition(".")[2].upper())
         parser.add_argument(name, dest=key, default=argparse.SUPPRESS, help=help, **options)
 
     if command != "ui":
