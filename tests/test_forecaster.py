@@ -232,6 +232,13 @@ def test_unknown_constructor_option_lists_the_known_ones():
             "scaler='log' is not known; pass one of ('standard', 'minmax', 'robust', 'none')",
         ),
         ({"val_fraction": 1.0}, ValueError, "val_fraction must be in (0, 1), got 1.0"),
+        ({"targets": 5}, ValueError, "targets must be column names, got 5"),
+        (
+            {"calendar": ["week"]},
+            ValueError,
+            "calendar feature 'week' is not known; pass some of "
+            "('hour', 'day_of_week', 'day_of_year', 'month')",
+        ),
         ({"learning_rate": 0}, ValueError, "learning_rate must be a positive number, got 0"),
         (
             {"architecture": "recursive", "targets": ["OT"]},

@@ -24,7 +24,10 @@ from forecaster.data.errors import DataError
 def _names(value, field):
     if value is None:
         return None
-    names = (value,) if isinstance(value, str) else tuple(value)
+    try:
+        names = (value,) if isinstance(value, str) else tuple(value)
+    except TypeError:  # a single non-string value, such as 5
+        names = (value,)
     if not all(isinstance(n, str) for n in names):
         raise ValueError(f"{field} must be column names, got {value!r}")
     return names
