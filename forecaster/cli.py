@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecaster.config_file import load_config
 from forecaster.data import DataError, split
-from forecaster.runconfig import NEEDS, ConfigError, load_config
+from forecaster.runconfig import NEEDS, ConfigError
 from forecaster.saving import MANIFEST
 
 _DESCRIPTIONS = {

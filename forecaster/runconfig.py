@@ -8,18 +8,14 @@ the `Forecaster` keywords), `compare`, `backtest`, `fit` and `ui`:
     model: {lookback: 48, horizon: 24, targets: [bikers], calendar: [hour], units: 32}
     compare: {cells: [lstm, cifg], seeds: 3, experiment: bikeshare-cells}
 
-`load_config(path, overrides)` applies `section.key=value` overrides (each value read as
-YAML, so `model.calendar=[hour]` works) after the file. An unknown section or key, a wrong
-type or a bad value is a one-line `ConfigError` naming the key and what is accepted.
+`forecaster.config_file.load_config(path, overrides)` reads a file into them. An unknown
+section or key, a wrong type or a bad value is a one-line `ConfigError` naming the key and
+what is accepted.
 """
 
 import dataclasses
 import re
-import types
-import typing
 from pathlib import Path
-
-import yaml
 
 from forecaster.backtest import WINDOWS
 from forecaster.baselines import BASELINES
@@ -38,7 +34,8 @@ class ConfigError(ValueError):
     """A config file or flag is not usable; the message names the key and what is accepted."""
 
 
-def _fail(key, accepted, value):
+def fail(key, accepted, value):
+    """Raises the `ConfigError` for a value that is not what `key` accepts."""
     raise ConfigError(f"config key {key!r} must be {accepted}, got {value!r}")
 
 
@@ -49,12 +46,12 @@ def _choice(key, value, known):
 
 def _positive(key, value):
     if value is not None and value < 1:
-        _fail(key, "a positive integer", value)
+        fail(key, "a positive integer", value)
 
 
 def _fraction(key, value):
     if not 0 < value < 1:
-        _fail(key, "a number in (0, 1)", value)
+        fail(key, "a number in (0, 1)", value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -280,7 +277,7 @@ class UiConfig:
     def __post_init__(self):
         """Checks the port."""
         if not 1 <= self.port <= 65535:
-            _fail("ui.port", "a port number in [1, 65535]", self.port)
+            fail("ui.port", "a port number in [1, 65535]", self.port)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,139 +310,3 @@ NEEDS = {
     "backtest": ("data", "model", "backtest"),
     "ui": ("ui",),
 }
-_WORDS = {
-    bool: "true or false",
-    int: "an integer",
-    float: "a number",
-    str: "a string",
-    tuple: "a list of strings",
-    type(None): "null",
-}
-
-
-def _typed(key, value, annotation):
-    """`value` checked against a field's annotation; lists become tuples."""
-    kinds = (
-        typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
-    )
-    for kind in kinds:
-        if kind is type(None) and value is None:
-            return None
-        if kind is bool and isinstance(value, bool):
-            return value
-        if kind is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if kind is float and isinstance(value, str) and re.fullmatch(r"[-+.\de]+", value):
-            try:  # YAML 1.1 reads 1e-3 (no dot) as text
-                return float(value)
-            except ValueError:
-                pass
-        if kind is str and isinstance(value, str):
-            return value
-        if kind is tuple and isinstance(value, str):
-            return (value,)
-        if (
-            kind is tuple
-            and isinstance(value, list | tuple)
-            and all(isinstance(v, str) for v in value)
-        ):
-            return tuple(value)
-    _fail(key, " or ".join(_WORDS[kind] for kind in kinds), value)
-
-
-def _section(name, values):
-    """Builds section `name` from its mapping of raw values."""
-    if not isinstance(values, dict):
-        raise ConfigError(
-            f"config section {name!r} must be a mapping of keys to values, got {values!r}"
-        )
-    cls = SECTIONS[name]
-    known = (
-        ModelConfig.annotations()
-        if cls is ModelConfig
-        else {f.name: f.type for f in dataclasses.fields(cls)}
-    )
-    for key in values:
-        if key not in known:
-            raise ConfigError(
-                f"config key '{name}.{key}' is not known; known keys are {sorted(known)}"
-            )
-    typed = {key: _typed(f"{name}.{key}", value, known[key]) for key, value in values.items()}
-    return ModelConfig.from_section(typed) if cls is ModelConfig else cls(**typed)
-
-
-def _parsed(assignment):
-    """The key and the YAML-read value of a `section.key=value` string."""
-    key, equals, text = assignment.partition("=")
-    if not equals:
-        raise ConfigError(f"--set takes section.key=value, got {assignment!r}")
-    try:
-        return key.strip(), yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ConfigError(f"--set {key.strip()}: {text!r} is not a YAML value") from None
-
-
-def _override(raw, key, value):
-    """Sets `section.key` to `value` in the raw config."""
-    section, dot, name = key.partition(".")
-    if not (dot and section and name):
-        raise ConfigError(f"override keys look like section.key, got {key!r}")
-    if raw.get(section) is None:
-        raw[section] = {}
-    if not isinstance(raw[section], dict):
-        raise ConfigError(f"config section {section!r} must be a mapping of keys to values")
-    raw[section][name] = value
-
-
-def read_yaml(path):
-    """The raw mapping of a YAML config file; a missing or malformed file is a `ConfigError`."""
-    if not Path(path).is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        reason = " ".join(str(error).split())
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {reason}") from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a mapping of sections, got {raw!r}")
-    return raw
-
-
-def load_config(path=None, overrides=(), needs=()):
-    """Reads a config file, applies overrides and checks every section.
-
-    Args:
-        path: a YAML file, or None to start from nothing.
-        overrides: `"section.key=value"` strings (the value read as YAML) or `(key, value)`
-            pairs, applied in order after the file.
-        needs: the sections that must be there (built from their defaults when absent).
-
-    Returns:
-        A `RunConfig`.
-
-    Raises:
-        ConfigError: an unknown section or key, a wrong type or a bad value.
-
-    Example:
-        >>> load_config("pipelines/configs/quick.yaml", ["compare.seeds=1"]).compare.seeds
-        1
-    """
-    raw = {} if path is None else read_yaml(path)
-    for override in overrides:
-        key, value = _parsed(override) if isinstance(override, str) else override
-        _override(raw, key, value)
-    for name in raw:
-        if name not in SECTIONS:
-            raise ConfigError(
-                f"config section {name!r} is not known; known sections are {list(SECTIONS)}"
-            )
-    built = {
-        name: _section(name, raw.get(name) or {})
-        for name in SECTIONS
-        if name in raw or name in needs
-    }
-    return RunConfig(**built)

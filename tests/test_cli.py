@@ -10,7 +10,8 @@ import yaml
 
 import forecaster as fc
 from forecaster import cli
-from forecaster.runconfig import ModelConfig, load_config
+from forecaster.config_file import load_config
+from forecaster.runconfig import ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 # A few hundred rows of the shipped CSV and a model that trains in a blink.

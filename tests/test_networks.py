@@ -107,3 +107,12 @@ def test_recursive_model_is_one_step():
         ValueError, "the recursive design's model forecasts one step; got horizon=5"
     ):
         build_network(NetworkConfig(architecture="recursive"), shapes_for("direct"))
+
+
+def test_networks_run_keras_rnn_loop():
+    """FastRNN measured no faster overall on CPU (issue 6), so networks use keras.layers.RNN."""
+    config = NetworkConfig(cell="cifg", architecture="seq2seq", layers=2, units=4)
+    model = build_network(config, Shapes(6, 3, 2, 1, known=2))
+    recurrent = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.RNN)]
+    assert len(recurrent) == 4  # two encoder and two decoder layers
+    assert all(type(lyr) is keras.layers.RNN for lyr in recurrent)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from forecaster import cells, networks
+from forecaster import cells
 from forecaster.cells import FastRNN, fused
 from tests.cells.test_base import LSTM_LIKE, numeric_gradient
 from tests.cells.util import CASES, make, randomize, reference, sequence, weights_of
@@ -234,14 +234,3 @@ def test_fused_loop_is_taken_inside_a_compiled_training_step(case, monkeypatch):
         model.train_on_batch(x, y)
     assert calls
     assert model.evaluate(x, y, verbose=0) < before
-
-
-def test_networks_use_the_fast_layer():
-    config = networks.NetworkConfig(cell="cifg", architecture="seq2seq", layers=2, units=4)
-    model = networks.build_network(config, networks.Shapes(6, 3, 2, 1, known=2))
-    recurrent = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.RNN)]
-    assert len(recurrent) == 4  # two encoder and two decoder layers
-    assert all(type(lyr) is FastRNN and lyr.fallback_reason() is None for lyr in recurrent)
-    bidirectional = networks.recurrent(make("gru"), True, bidirectional=True)
-    assert type(bidirectional.forward_layer) is FastRNN
-    assert type(bidirectional.backward_layer) is FastRNN
