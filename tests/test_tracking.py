@@ -3,11 +3,9 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ import forecaster as fc
 from forecaster import tracking
 from tests.assertions import raises_exactly
 from tests.data.util import DATA
+from tests.servers import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 # A small real series (365 daily values) and a model small enough to train in a blink.
@@ -221,12 +220,6 @@ def test_sigterm_ends_every_open_run_killed(tmp_path):
     assert {r.info.status for r in runs} == {"KILLED"}
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
     """A real `mlflow server` on 127.0.0.1 at a free port, stopped after the test."""
@@ -240,21 +233,10 @@ def server(tmp_path):
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log = process.stderr.read()[-2000:]
-                raise RuntimeError(f"mlflow server did not start: {log}") from None
-            time.sleep(0.5)
+    wait_until_healthy(process, url)
     yield url
     os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    process.communicate(timeout=30)  # also closes the stderr pipe
 
 
 def test_a_comparison_against_a_real_server(server, monkeypatch):
