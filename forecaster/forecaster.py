@@ -86,8 +86,11 @@ class Forecaster(BaseForecaster):
         if train_options:
             (overrides,) = route(train_options, TrainConfig)
             self.train = dataclasses.replace(self.train, **overrides)
-        self._callbacks = list(callbacks)
-        return super().fit(frame)
+        self._callbacks = list(callbacks)  # read by _fit_windows, for this fit only
+        try:
+            return super().fit(frame)
+        finally:
+            self._callbacks = []
 
     @property
     def recursive(self):

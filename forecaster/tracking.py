@@ -36,6 +36,7 @@ from scipy import stats
 
 import forecaster
 from forecaster.baselines import BASELINES
+from forecaster.config import DataConfig, field_names
 from forecaster.data import split
 from forecaster.forecaster import Forecaster
 
@@ -192,9 +193,15 @@ def _log_forecast(model, test, future_rows):
 
 
 def _log_fitted(model, test, run_id, epochs=None):
-    """Logs a fitted model's test scores, scaler, plot and state; returns the scores."""
+    """Logs a fitted model's test scores, scaler, plot and state.
+
+    Returns:
+        The test scores with "run_id", and "params" and "seconds_per_epoch" (0 for a
+        baseline).
+    """
     scores = model.evaluate(test)
     mlflow.log_metrics({f"test_{k}": float(v) for k, v in scores.items() if k != "windows"})
+    cost = {"params": 0, "seconds_per_epoch": 0.0}
     mlflow.log_text(model.scaler.to_json(), "scaler.json")
     _log_forecast(model, test, bool(model.data.known_future))
     with tempfile.TemporaryDirectory() as folder:
@@ -207,10 +214,9 @@ def _log_fitted(model, test, run_id, epochs=None):
         mlflow.keras.log_model(
             model.model, name="model", signature=signature, pip_requirements=requirements
         )
-        mlflow.log_metric("params", model.model.count_params())
-        if epochs:
-            mlflow.log_metric("seconds_per_epoch", float(np.mean(epochs)))
-    return {**scores, "run_id": run_id}
+        cost = {"params": model.model.count_params(), "seconds_per_epoch": float(np.mean(epochs))}
+        mlflow.log_metrics(cost)
+    return {**scores, **cost, "run_id": run_id}
 
 
 def _example_windows(model, test, count=2):
@@ -314,7 +320,7 @@ def compare_cells(
     cells = [c.lower() for c in cells]
     # Build every model first, so a bad option fails before any run is made.
     plans = [(c, s, Forecaster(cell=c, seed=s, **options)) for c in cells for s in range(seeds)]
-    data_options = {k: v for k, v in options.items() if k in _data_fields()}
+    data_options = {k: v for k, v in options.items() if k in field_names(DataConfig)}
     plans += [(name, None, BASELINES[name](**data_options)) for name in baselines]
     lookback = options.get("lookback")
     parts = split(frame, 1 - test_fraction, 0.0, test_fraction, lookback=lookback)
@@ -342,7 +348,7 @@ def compare_cells(
                     seed=str(seed),
                     parent=parent.info.run_id,
                 )
-                rows.append(_row(name, seed, model, scores, time.perf_counter() - start))
+                rows.append(_row(name, seed, scores, time.perf_counter() - start))
         runs = pd.DataFrame(rows)
         table = _table(runs)
         p_values = _welch(runs, cells, metric)
@@ -379,24 +385,15 @@ def summary(table, metric="mse"):
     return view
 
 
-def _data_fields():
-    from forecaster.config import DataConfig, field_names
-
-    return field_names(DataConfig)
-
-
 def _printer(progress):
     if not progress:
         return lambda message: None
     return lambda message: print(message, file=sys.stderr, flush=True)
 
 
-def _row(name, seed, model, scores, seconds):
-    row = {"model": name, "seed": seed, "seconds": seconds, "params": 0, "seconds_per_epoch": 0.0}
-    if isinstance(model, Forecaster):
-        row["params"] = model.model.count_params()
-        logger = next(c for c in model._callbacks if isinstance(c, _EpochLogger))
-        row["seconds_per_epoch"] = float(np.mean(logger.seconds))
+def _row(name, seed, scores, seconds):
+    row = {"model": name, "seed": seed, "seconds": seconds}
+    row.update(params=scores["params"], seconds_per_epoch=scores["seconds_per_epoch"])
     for key in METRICS:
         row[key] = scores[key]
         row[f"scaled_{key}"] = scores[f"scaled_{key}"]
