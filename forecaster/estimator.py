@@ -91,15 +91,20 @@ class BaseForecaster(abc.ABC):
         """An unfitted forecaster with the same configuration."""
         return type(self).from_configs(**self.configs())
 
-    def fit(self, frame):
+    def fit(self, frame, val=None):
         """Fits the scaler on the training part of `frame`, then the model on its windows.
 
         A forecaster that validates (`uses_validation`, the neural one) holds out the last
         `val_fraction` of the rows, led by `lookback` rows of context, and every statistic
-        comes from the rows before them; the baselines train on all of `frame`.
+        comes from the rows before them; the baselines train on all of `frame`. With `val`,
+        nothing is held out: `frame` is the whole training part and `val` the validation
+        part, as where a protocol fixes the borders (`forecaster.ltsf`).
 
         Args:
             frame: a wide DataFrame on a DatetimeIndex, as from `forecaster.read_csv`.
+            val: the validation part, led by `lookback` rows of context (e.g.
+                `forecaster.split(...).val`); None: hold out the last `val_fraction` of
+                `frame`. Only for a forecaster that validates.
 
         Returns:
             What the subclass's fitting returns (the Keras `History` for `Forecaster`).
@@ -113,7 +118,7 @@ class BaseForecaster(abc.ABC):
                 f"the frame has {len(frame)} rows, fewer than lookback + horizon = "
                 f"{rows_needed} needed for one window"
             )
-        train_part, val_part = self._holdout(frame)
+        train_part, val_part = self._holdout(frame, val)
         scaled_columns = list(dict.fromkeys([*inputs, *targets, *self.data.known_future]))
         self.scaler = Scaler(self.data.scaler).fit(train_part, columns=scaled_columns)
         scaled_train = self.scaler.transform(train_part)
@@ -136,11 +141,19 @@ class BaseForecaster(abc.ABC):
         val = None if val_part is None else make_windows(self.scaler.transform(val_part), spec)
         return self._fit_windows(train, val, scaled_train)
 
-    def _holdout(self, frame):
+    def _holdout(self, frame, val=None):
         """The training part and the validation part (None when `uses_validation` is off)."""
+        rows_needed = self.data.lookback + self.data.horizon
+        if val is not None:  # the baselines' fit takes no val
+            val = self._check_frame(val)
+            if len(val) < rows_needed:
+                raise DataError(
+                    f"the validation part has {len(val)} rows, fewer than lookback + horizon "
+                    f"= {rows_needed} needed for one window"
+                )
+            return frame, val
         if not self.uses_validation:
             return frame, None
-        rows_needed = self.data.lookback + self.data.horizon
         fraction = self.data.val_fraction
         parts = split(frame, 1 - fraction, fraction, 0.0, lookback=self.data.lookback)
         for name, part in (("training", parts.train), ("validation", parts.val)):

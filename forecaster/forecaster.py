@@ -69,12 +69,14 @@ class Forecaster(BaseForecaster):
         """The configuration dataclasses by name."""
         return {"data": self.data, "network": self.network, "train": self.train}
 
-    def fit(self, frame, callbacks=(), **train_options):
+    def fit(self, frame, callbacks=(), val=None, **train_options):
         """Fits on `frame` (see `BaseForecaster.fit`); keywords override `TrainConfig`.
 
         Args:
             frame: the series, as for `BaseForecaster.fit`.
             callbacks: extra Keras callbacks, e.g. to log each epoch somewhere.
+            val: a fixed validation part, as for `BaseForecaster.fit`; None: hold out the
+                last `val_fraction` of `frame`.
             **train_options: fields of `TrainConfig` to change before fitting.
 
         Returns:
@@ -88,7 +90,7 @@ class Forecaster(BaseForecaster):
             self.train = dataclasses.replace(self.train, **overrides)
         self._callbacks = list(callbacks)  # read by _fit_windows, for this fit only
         try:
-            return super().fit(frame)
+            return super().fit(frame, val=val)
         finally:
             self._callbacks = []
 

@@ -268,6 +268,39 @@ def track_fit(model, train, test, *, experiment="fit", dataset=None):
         return _fit_in_run(model, train, test, dataset)
 
 
+def track_split(model, parts, *, experiment="ltsf", dataset=None, **tags):
+    """Like `track_fit`, on fixed parts: fits on `parts.train`, validates on `parts.val`.
+
+    For a protocol that fixes the validation part (`forecaster.ltsf`): a forecaster that
+    validates early-stops on `parts.val` instead of holding out its own; a baseline fits on
+    `parts.train` alone. The run also logs its wall time (fit, scoring and logging).
+
+    Args:
+        model: an unfitted `Forecaster` or baseline.
+        parts: a `forecaster.Split`; every statistic comes from `parts.train`.
+        experiment: the MLflow experiment's name.
+        dataset: the data set's name for the run's tags.
+        **tags: extra tags for the run.
+
+    Returns:
+        The test scores (as `evaluate` gives them) and "run_id".
+    """
+    experiment_id = _experiment(experiment)
+    with _sigterm_as_interrupt(), _run(experiment_id=experiment_id) as run:
+        start = time.perf_counter()
+        mlflow.set_tags(_tags(parts.train, dataset, model=type(model).__name__, **tags))
+        mlflow.log_params(_params(model.configs()))
+        logger = None
+        if isinstance(model, Forecaster):
+            logger = _EpochLogger(run.info.run_id)
+            model.fit(parts.train, val=parts.val, callbacks=[logger])
+        else:
+            model.fit(parts.train)
+        scores = _log_fitted(model, parts.test, run.info.run_id, logger and logger.seconds)
+        mlflow.log_metric("wall_seconds", time.perf_counter() - start)
+        return scores
+
+
 def compare_cells(
     frame,
     cells=CELLS,

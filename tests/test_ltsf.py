@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+
+import forecaster as fc
+from forecaster import ltsf
+from tests.assertions import raises_exactly
+from tests.data.util import DATA
+
+
+@pytest.fixture(scope="module")
+def etth1():
+    return fc.load_benchmark("ETTh1", path=DATA, download=False)
+
+
+def window_counts(parts, lookback, horizon):
+    spec = fc.WindowSpec(lookback, horizon)
+    return tuple(len(fc.make_windows(part, spec)) for part in (parts.train, parts.val, parts.test))
+
+
+def test_etth1_borders_and_window_counts(etth1):
+    parts = ltsf.protocol_split(etth1, "ETTh1", 336)
+    assert repr(parts) == (
+        "Split(train rows [0, 8640), val rows [8304, 11520), test rows [11184, 14400); "
+        "lookback=336)"
+    )
+    assert parts.test.index[0] == etth1.index[11520 - 336]
+    assert parts.test.index[-1] == etth1.index[14399]  # rows from 14,400 on are unused
+    assert window_counts(parts, 336, 96) == (8640 - 431, 2785, 2785)
+
+
+def test_ettm1_borders_are_four_times_the_hourly_ones():
+    frame = fc.load_benchmark("ETTm1", path=DATA, download=False)
+    parts = ltsf.protocol_split(frame, "ettm1", 96)
+    assert parts.borders == {None: (34560, 46080, 57600)}
+    assert len(parts.val) == 46080 - 34560 + 96
+    assert window_counts(parts, 96, 720) == (34560 - 815, 11520 - 719, 11520 - 719)
+
+
+def test_weather_splits_70_10_20_with_lookback_context():
+    frame = fc.load_benchmark("weather", path=DATA, download=False)
+    assert len(frame) == 52704  # interpolated: 8 stamps more than the raw 52,696 rows
+    parts = ltsf.protocol_split(frame, "weather", 96)
+    # int(0.7 n) train rows, int(0.2 n) test rows, validation what is left between
+    assert parts.borders == {None: (36892, 52704 - 10540, 52704)}
+    assert parts.val.index[0] == frame.index[36892 - 96]
+    assert window_counts(parts, 96, 96) == (36892 - 191, 5272 - 95, 10540 - 95)
+
+
+def test_a_short_data_set_is_refused():
+    with raises_exactly(
+        ValueError, "ETTh2 has 14000 rows; the protocol's test part ends at row 14400"
+    ):
+        ltsf.borders("ETTh2", 14000)
+
+
+def test_naive_reproduces_the_published_etth1_scores(etth1):
+    scores = ltsf.run(fc.NaiveForecaster(lookback=336, horizon=96), etth1, dataset="ETTh1")
+    assert scores["windows"] == 2785
+    assert round(scores["mse"], 3) == 1.294
+    assert round(scores["mae"], 3) == 0.713
+    assert scores["wall_seconds"] >= 0
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        fc.LinearForecaster(lookback=48, horizon=24, alpha=1.0),
+        fc.Forecaster(cell="gru", lookback=48, horizon=24, units=4, epochs=1, stride=64, verbose=0),
+    ],
+    ids=["linear", "neural"],
+)
+def test_no_statistic_sees_a_row_after_the_training_border(etth1, model):
+    changed = etth1.copy()
+    changed.iloc[8640:] = changed.iloc[8640:] * 10 + 3
+    statistics = []
+    for frame in (etth1, changed):
+        fitted = model.clone()
+        ltsf.fit(fitted, ltsf.protocol_split(frame, "ETTh1", 48))
+        statistics.append(fitted.scaler.statistics())
+    for before, after in zip(*statistics, strict=True):
+        np.testing.assert_array_equal(before, after)
+    mean = etth1.iloc[:8640].mean().to_numpy()
+    np.testing.assert_allclose(statistics[0][0], mean, rtol=1e-12)
+
+
+def test_the_forecaster_validates_on_the_protocol_part(etth1):
+    parts = ltsf.protocol_split(etth1, "ETTh1", 24)
+    model = fc.Forecaster(cell="rnn", lookback=24, horizon=8, units=4, epochs=1, verbose=0)
+    history = ltsf.fit(model, parts)
+    # The validation loss is the MSE over every window of the protocol's validation part,
+    # not over a val_fraction held out of the training rows.
+    on_val = model.evaluate(parts.val)
+    assert on_val["windows"] == 11520 - 8640 - 8 + 1
+    assert history.history["val_loss"][-1] == pytest.approx(on_val["scaled_mse"], rel=1e-4)
+
+
+def test_a_validation_part_shorter_than_one_window_is_refused(etth1):
+    model = fc.Forecaster(cell="rnn", lookback=24, horizon=8, units=4, epochs=1, verbose=0)
+    with raises_exactly(
+        fc.DataError,
+        "the validation part has 31 rows, fewer than lookback + horizon = 32 needed for one window",
+    ):
+        model.fit(etth1.iloc[:500], val=etth1.iloc[500:531])
