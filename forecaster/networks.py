@@ -8,7 +8,10 @@ Three designs, the cell a parameter:
   the horizon fed the known-future covariates (or, without any, the encoder's summary
   repeated), with a dense layer per step;
 - "recursive": a one-step model (horizon 1) that the caller rolls forward over the horizon,
-  feeding each forecast back as the next input.
+  feeding each forecast back as the next input;
+- "segment": the segment-recurrent network (SegRNN), each channel on its own through shared
+  weights, its lookback cut into segments and its horizon decoded in parallel (see
+  `forecaster.segment`).
 
 Inputs follow `forecaster.data.Windows`: `past (lookback, inputs)`, and when there are
 covariates a dict that adds `future (lookback + horizon, known)` and `static (static,)`.
@@ -20,9 +23,9 @@ import numbers
 
 import keras
 
-from forecaster import cells
+from forecaster import cells, segment
 
-ARCHITECTURES = ("direct", "seq2seq", "recursive")
+ARCHITECTURES = ("direct", "seq2seq", "recursive", "segment")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +34,7 @@ class NetworkConfig:
 
     Attributes:
         cell: "rnn", "lstm", "gru" or "cifg".
-        architecture: "direct", "seq2seq" or "recursive".
+        architecture: "direct", "seq2seq", "recursive" or "segment".
         units: hidden units per recurrent layer.
         layers: stacked recurrent layers in the encoder (and the seq2seq decoder).
         bidirectional: run each encoder layer in both directions.
@@ -40,6 +43,12 @@ class NetworkConfig:
         recurrent_dropout: the cells' recurrent dropout.
         layer_norm: layer-normalize the cells' gate pre-activations.
         peephole: peephole connections (LSTM and CIFG only).
+        segment_length: steps per segment ("segment" only); the lookback and the horizon
+            must be multiples of it.
+        normalization: how "segment" normalizes each window: "last" (subtract its last
+            value) or "revin" (its mean and standard deviation), inverted on the output.
+        channel_embedding: whether "segment" decodes from a learned channel embedding
+            beside the position embedding.
     """
 
     cell: str = "lstm"
@@ -52,6 +61,9 @@ class NetworkConfig:
     recurrent_dropout: float = 0.0
     layer_norm: bool = False
     peephole: bool = False
+    segment_length: int = 48
+    normalization: str = "last"
+    channel_embedding: bool = True
 
     def __post_init__(self):
         """Checks every field at construction, naming the bad value."""
@@ -60,13 +72,23 @@ class NetworkConfig:
             raise ValueError(
                 f"architecture={self.architecture!r} is not known; pass one of {ARCHITECTURES}"
             )
-        for field in ("units", "layers"):
+        for field in ("units", "layers", "segment_length"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{field} must be a positive integer, got {value!r}")
         if self.peephole and self.cell.lower() not in ("lstm", "cifg"):
             raise ValueError(
                 f"peephole=True needs an LSTM-type cell ('lstm' or 'cifg'), got cell={self.cell!r}"
+            )
+        if self.normalization not in segment.NORMALIZATIONS:
+            raise ValueError(
+                f"normalization={self.normalization!r} is not known; pass one of "
+                f"{segment.NORMALIZATIONS}"
+            )
+        if self.architecture == "segment" and (self.layers != 1 or self.bidirectional):
+            raise ValueError(
+                "architecture='segment' runs one unidirectional recurrent layer; got "
+                f"layers={self.layers}, bidirectional={self.bidirectional}"
             )
         self.make_cell(1)  # checks dropout and recurrent_dropout the way the cells do
 
@@ -224,7 +246,9 @@ def build_network(config, shapes):
 
     Args:
         config: a `NetworkConfig`.
-        shapes: a `Shapes`; for "recursive", with `horizon=1`.
+        shapes: a `Shapes`; for "recursive", with `horizon=1`; for "segment", with
+            `inputs == targets`, no covariates, and lookback and horizon multiples of
+            `config.segment_length`.
 
     Returns:
         An uncompiled `keras.Model` from the inputs to `(batch, horizon, targets)`.
@@ -232,5 +256,7 @@ def build_network(config, shapes):
     Example:
         >>> model = build_network(NetworkConfig(cell="cifg", layers=2), Shapes(96, 24, 7, 1))
     """
+    if config.architecture == "segment":
+        return segment.build_segment(config, shapes, recurrent)
     builders = {"direct": build_direct, "seq2seq": build_seq2seq, "recursive": build_recursive}
     return builders[config.architecture](config, shapes)

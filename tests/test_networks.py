@@ -86,7 +86,10 @@ def test_keras_file_round_trip(architecture, tmp_path):
         ),
         (
             {"architecture": "tcn"},
-            "architecture='tcn' is not known; pass one of ('direct', 'seq2seq', 'recursive')",
+            (
+                "architecture='tcn' is not known; pass one of ('direct', 'seq2seq', "
+                "'recursive', 'segment')"
+            ),
         ),
         ({"units": 0}, "units must be a positive integer, got 0"),
         ({"layers": 1.5}, "layers must be a positive integer, got 1.5"),
@@ -116,3 +119,122 @@ def test_networks_run_keras_rnn_loop():
     recurrent = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.RNN)]
     assert len(recurrent) == 4  # two encoder and two decoder layers
     assert all(type(lyr) is keras.layers.RNN for lyr in recurrent)
+
+
+SEGMENT = Shapes(lookback=12, horizon=8, inputs=3, targets=3)
+
+
+def segment_network(**options):
+    options = {"cell": "gru", "units": 8, "segment_length": 4, **options}
+    return build_network(NetworkConfig(architecture="segment", **options), SEGMENT)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "cifg"])
+def test_segment_network_forecasts_every_channel_with_any_cell(cell):
+    model = segment_network(cell=cell)
+    assert model.predict(batch(SEGMENT), verbose=0).shape == (4, 8, 3)
+    recurrent = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.RNN)]
+    assert len(recurrent) == 1  # the encoder's layer also decodes, as in SegRNN
+
+
+def test_segment_channels_share_the_weights():
+    model = segment_network(channel_embedding=False)
+    x = batch(SEGMENT)
+    order = [2, 0, 1]
+    np.testing.assert_allclose(
+        model.predict(x[..., order], verbose=0),
+        model.predict(x, verbose=0)[..., order],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_segment_channels_are_forecast_independently():
+    model = segment_network()  # with channel embeddings, the channels differ only by them
+    x = batch(SEGMENT)
+    changed = x.copy()
+    changed[..., 1] = 10 * changed[..., 1] + 3
+    before, after = model.predict(x, verbose=0), model.predict(changed, verbose=0)
+    np.testing.assert_array_equal(before[..., [0, 2]], after[..., [0, 2]])
+    assert np.abs(before[..., 1] - after[..., 1]).min() > 0
+
+
+@pytest.mark.parametrize("normalization", ["last", "revin"])
+def test_segment_forecast_shifts_with_its_window(normalization):
+    model = segment_network(cell="lstm", normalization=normalization)
+    x = batch(SEGMENT)
+    shift = np.array([5.0, -2.0, 40.0], dtype="float32")
+    np.testing.assert_allclose(
+        model.predict(x + shift, verbose=0),
+        model.predict(x, verbose=0) + shift,
+        rtol=1e-5,
+        atol=2e-4,
+    )
+
+
+def test_segment_revin_forecast_scales_with_its_window():
+    model = segment_network(normalization="revin")
+    x = batch(SEGMENT)
+    np.testing.assert_allclose(
+        model.predict(3 * x, verbose=0), 3 * model.predict(x, verbose=0), rtol=1e-4, atol=1e-4
+    )
+
+
+def test_segment_keras_file_round_trip(tmp_path):
+    model = segment_network(cell="cifg", peephole=True, layer_norm=True)
+    x = batch(SEGMENT)
+    model.save(tmp_path / "segment.keras")
+    loaded = keras.saving.load_model(tmp_path / "segment.keras", safe_mode=True)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize(
+    ("shapes", "message"),
+    [
+        (
+            Shapes(lookback=10, horizon=8, inputs=3, targets=3),
+            "lookback=10 is not a multiple of segment_length=4; the segment design cuts it "
+            "into whole segments",
+        ),
+        (
+            Shapes(lookback=12, horizon=6, inputs=3, targets=3),
+            "horizon=6 is not a multiple of segment_length=4; the segment design cuts it into "
+            "whole segments",
+        ),
+        (
+            Shapes(lookback=12, horizon=8, inputs=3, targets=1),
+            "the segment design forecasts every input channel from its own past, so targets "
+            "must be the inputs; got 3 inputs and 1 targets",
+        ),
+        (
+            Shapes(lookback=12, horizon=8, inputs=3, targets=3, known=2),
+            "the segment design forecasts each channel from its own past and takes no "
+            "covariates; got known=2, static=0",
+        ),
+    ],
+    ids=["lookback", "horizon", "targets", "covariates"],
+)
+def test_segment_shapes_that_do_not_fit_are_named(shapes, message):
+    config = NetworkConfig(architecture="segment", segment_length=4)
+    with raises_exactly(ValueError, message):
+        build_network(config, shapes)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"segment_length": 0}, "segment_length must be a positive integer, got 0"),
+        (
+            {"normalization": "mean"},
+            "normalization='mean' is not known; pass one of ('last', 'revin')",
+        ),
+        (
+            {"architecture": "segment", "layers": 2},
+            "architecture='segment' runs one unidirectional recurrent layer; got layers=2, "
+            "bidirectional=False",
+        ),
+    ],
+)
+def test_bad_segment_configuration_is_named(options, message):
+    with raises_exactly(ValueError, message):
+        NetworkConfig(**options)
