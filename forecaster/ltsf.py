@@ -20,9 +20,14 @@ place of its `val_fraction` hold-out) and its `evaluate` scores every test windo
 """
 
 import dataclasses
+import numbers
 import time
+from pathlib import Path
 
-from forecaster.data import split
+from forecaster.baselines import LinearForecaster, NaiveForecaster
+from forecaster.data import read_csv, split
+from forecaster.datasets import BENCHMARKS, load_benchmark
+from forecaster.forecaster import Forecaster
 
 # Row borders (train end, validation end, test end) of the sets whose protocol fixes them.
 _HOURLY_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400
@@ -33,6 +38,11 @@ FIXED_BORDERS = {
     "ettm2": tuple(4 * end for end in _HOURLY_BORDERS),
 }
 TRAIN_FRACTION, TEST_FRACTION = 0.7, 0.2  # every other set; validation takes the rest
+CELLS = ("rnn", "lstm", "gru", "cifg")
+MODELS = (*CELLS, "naive", "linear")
+# The quick (smoke) mode: one epoch of a small network on every 16th training window; the
+# test windows are all scored as always.
+QUICK = {"epochs": 1, "units": 16, "stride": 16}
 
 
 def borders(dataset, rows):
@@ -150,3 +160,136 @@ def configuration(model):
         for section, config in model.configs().items()
         for name, value in dataclasses.asdict(config).items()
     }
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchmarkConfig:
+    """One protocol run: the data, the model and how it trains.
+
+    Attributes:
+        data: the CSV; a file named after a benchmark (ETTh1.csv, ..., weather.csv) is read
+            and checked as `forecaster.load_benchmark` does.
+        lookback: input steps, L.
+        horizon: steps forecast, H.
+        model: a cell ("rnn", "lstm", "gru", "cifg") in the segment-recurrent network,
+            "naive" (repeat the last value) or "linear" (least squares on the window).
+        quick: the smoke mode, `QUICK`'s epochs, units and training stride.
+        epochs: the most epochs; None: 1 when quick, else 30.
+        units: the recurrent units; None: 16 when quick, else 512 (SegRNN's).
+        segment_length: steps per segment; L and H must be multiples of it.
+        normalization: "last" or "revin", per window.
+        batch_size: windows per step (each window is `channels` series).
+        learning_rate: Adam's initial learning rate.
+        patience: epochs without a better validation loss before stopping.
+        seed: seeds the weights and the shuffling.
+        verbose: Keras's training log: 0 none, 2 a line per epoch.
+        experiment: the MLflow experiment.
+    """
+
+    data: str
+    lookback: int = 720
+    horizon: int = 96
+    model: str = "gru"
+    quick: bool = False
+    epochs: int | None = None
+    units: int | None = None
+    segment_length: int = 48
+    normalization: str = "last"
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    patience: int = 10
+    seed: int = 0
+    verbose: int = 2
+    experiment: str = "ltsf"
+
+    def __post_init__(self):
+        """Checks the model's name; the forecaster's configs check the rest."""
+        if self.model not in MODELS:
+            raise ValueError(f"model={self.model!r} is not known; pass one of {MODELS}")
+        for name in ("epochs", "units"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1
+            ):
+                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+
+    @property
+    def dataset(self):
+        """The data set's name, the file's stem (e.g. "ETTh1")."""
+        return Path(self.data).stem
+
+    def make_model(self):
+        """The unfitted forecaster or baseline this run benchmarks."""
+        options = {"lookback": self.lookback, "horizon": self.horizon}
+        if self.model == "naive":
+            return NaiveForecaster(**options)
+        if self.model == "linear":
+            return LinearForecaster(**options)
+        quick = QUICK if self.quick else {}
+        return Forecaster(
+            cell=self.model,
+            architecture="segment",
+            units=self.units or quick.get("units", 512),
+            segment_length=self.segment_length,
+            normalization=self.normalization,
+            stride=quick.get("stride", 1),
+            epochs=self.epochs or quick.get("epochs", 30),
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            patience=self.patience,
+            seed=self.seed,
+            verbose=self.verbose,
+            **options,
+        )
+
+    def read(self):
+        """The whole data set."""
+        known = {name.lower(): name for name in BENCHMARKS}
+        name = known.get(self.dataset.lower())
+        if name is None:
+            return read_csv(self.data)
+        return load_benchmark(name, path=self.data, download=False)
+
+
+def benchmark(config):
+    """Runs the protocol for `config` in an MLflow run; returns the scores and the setup.
+
+    Args:
+        config: a `BenchmarkConfig`.
+
+    Returns:
+        A dict: "data", "model", "lookback", "horizon", "quick", "mse", "mae" (scaled),
+        "windows", "wall_seconds" (reading, fitting, scoring and logging), "run_id",
+        "params", "seconds_per_epoch" and "configuration" (the model's configs, flat).
+
+    Example:
+        >>> benchmark(BenchmarkConfig("../shared/data/ETTh1.csv", 336, 96, model="naive"))
+    """
+    start = time.perf_counter()
+    frame = config.read()
+    model = config.make_model()
+    scores = run(
+        model,
+        frame,
+        dataset=config.dataset,
+        track=True,
+        experiment=config.experiment,
+        quick=str(config.quick).lower(),
+        protocol="ltsf",
+    )
+    result = {
+        "data": config.dataset,
+        "model": config.model,
+        "lookback": config.lookback,
+        "horizon": config.horizon,
+        "quick": config.quick,
+        "mse": scores["mse"],
+        "mae": scores["mae"],
+        "windows": scores["windows"],
+        "wall_seconds": round(time.perf_counter() - start, 2),
+        "run_id": scores["run_id"],
+        "params": scores["params"],
+        "seconds_per_epoch": round(scores["seconds_per_epoch"], 2),
+        "configuration": configuration(model),
+    }
+    return result

@@ -1,0 +1,71 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+
+import forecaster as fc
+from forecaster import ltsf
+from tests.data.util import DATA
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "pipelines" / "ltsf_benchmark.py"
+
+
+def benchmark(store, *args):
+    env = {**os.environ, "MLFLOW_TRACKING_URI": store}  # never the project's mlruns/
+    command = [sys.executable, str(SCRIPT), "--data", str(DATA / "ETTh1.csv"), *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1  # the training log goes to stderr
+    return json.loads(lines[0])
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return f"sqlite:///{tmp_path_factory.mktemp('ltsf') / 'mlflow.db'}"
+
+
+def test_quick_naive_run_is_the_protocol_and_is_tracked(store):
+    result = benchmark(store, "--lookback", "96", "--horizon", "48", "--model", "naive", "--quick")
+    frame = fc.load_benchmark("ETTh1", path=DATA, download=False)
+    expected = ltsf.run(fc.NaiveForecaster(lookback=96, horizon=48), frame, dataset="ETTh1")
+    assert result["windows"] == 2880 - 48 + 1 == expected["windows"]
+    assert result["mse"] == pytest.approx(expected["mse"], rel=1e-12)
+    assert result["mae"] == pytest.approx(expected["mae"], rel=1e-12)
+    assert (result["data"], result["model"], result["quick"]) == ("ETTh1", "naive", True)
+    assert result["configuration"]["data.lookback"] == 96
+    assert result["wall_seconds"] > 0
+    mlflow.set_tracking_uri(store)
+    run = mlflow.get_run(result["run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["quick"] == "true"
+    assert run.data.metrics["test_scaled_mse"] == pytest.approx(result["mse"], rel=1e-9)
+    assert run.data.params["data.horizon"] == "48"
+
+
+def test_quick_cell_run_trains_the_segment_network(store, tmp_path):
+    result = benchmark(store, "--lookback", "96", "--horizon", "48", "--model", "cifg", "--quick")
+    assert result["windows"] == 2833  # every test window, whatever the training stride
+    assert result["configuration"]["network.architecture"] == "segment"
+    assert result["configuration"]["network.units"] == 16
+    assert result["configuration"]["train.epochs"] == 1
+    assert result["configuration"]["data.stride"] == 16
+    mlflow.set_tracking_uri(store)
+    run = mlflow.get_run(result["run_id"])
+    assert run.info.status == "FINISHED"
+    assert len(mlflow.MlflowClient().get_metric_history(run.info.run_id, "val_loss")) == 1
+    assert run.data.metrics["wall_seconds"] > 0
+    # The logged forecaster, scored again on the protocol's test part, gives the printed scores.
+    folder = mlflow.artifacts.download_artifacts(
+        run_id=result["run_id"], artifact_path="forecaster", dst_path=str(tmp_path)
+    )
+    model = fc.Forecaster.load(folder)
+    frame = fc.load_benchmark("ETTh1", path=DATA, download=False)
+    scores = model.evaluate(ltsf.protocol_split(frame, "ETTh1", 96).test)
+    assert scores["scaled_mse"] == pytest.approx(result["mse"], rel=1e-6)
+    assert scores["scaled_mae"] == pytest.approx(result["mae"], rel=1e-6)
