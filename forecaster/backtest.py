@@ -5,8 +5,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from forecaster import metrics
 from forecaster.data import DataError
-from forecaster.estimator import _scores
 
 WINDOWS = ("expanding", "sliding")
 
@@ -72,7 +72,7 @@ def backtest(
         test = frame.iloc[end : end + horizon]
         future = test if estimator.data.known_future else None
         forecast = model.predict(frame.iloc[:end], future=future)
-        scores = _scores(
+        scores = metrics.scores(
             test[targets].to_numpy(dtype=np.float64),
             forecast.to_numpy(dtype=np.float64),
             np.asarray(model.schema["mase_scale"]),

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-METRICS = ("mae", "mse", "rmse", "mape", "smape", "mase")
+from forecaster.metrics import METRICS
 
 
 def row(name, seed, scores, seconds):

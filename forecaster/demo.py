@@ -29,7 +29,7 @@ class CellDemoConfig:
         seed: seed of the series, the weights and the shuffling.
     """
 
-    cells: tuple[str, ...] = ("rnn", "lstm", "gru", "cifg")
+    cells: tuple[str, ...] = cells.NAMES
     units: int = 32
     lookback: int = 48
     horizon: int = 12

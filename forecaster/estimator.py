@@ -222,12 +222,12 @@ class BaseForecaster(abc.ABC):
         x, y = windows.numpy()
         forecast = self._forecast(x)
         targets = self.schema["targets"]
-        scores = _scores(
+        scores = metrics.scores(
             self.scaler.inverse_transform(y, columns=targets),
             self.scaler.inverse_transform(forecast, columns=targets),
             np.asarray(self.schema["mase_scale"]),
         )
-        scaled = _scores(y, forecast, np.asarray(self.schema["scaled_mase_scale"]))
+        scaled = metrics.scores(y, forecast, np.asarray(self.schema["scaled_mase_scale"]))
         return {**scores, **{f"scaled_{k}": v for k, v in scaled.items()}, "windows": len(y)}
 
     def plot(self, frame, actual=None, future=None, path=None, history_steps=None):
@@ -342,15 +342,3 @@ def _mase_scale(train_targets, season):
     """Per-target in-sample seasonal-naive MAE, falling back to the naive one when short."""
     season = season if len(train_targets) > season else 1
     return metrics.seasonal_naive_scale(train_targets, season)
-
-
-def _scores(y_true, y_pred, mase_scale):
-    """Every metric on `(windows, horizon, targets)` arrays."""
-    return {
-        "mae": metrics.mae(y_true, y_pred),
-        "mse": metrics.mse(y_true, y_pred),
-        "rmse": metrics.rmse(y_true, y_pred),
-        "mape": metrics.mape(y_true, y_pred),
-        "smape": metrics.smape(y_true, y_pred),
-        "mase": metrics.scaled_mae(y_true, y_pred, mase_scale),
-    }

@@ -24,6 +24,7 @@ import numbers
 import time
 from pathlib import Path
 
+from forecaster import cells
 from forecaster.baselines import LinearForecaster, NaiveForecaster
 from forecaster.data import read_csv, split
 from forecaster.datasets import BENCHMARKS, load_benchmark
@@ -38,8 +39,7 @@ FIXED_BORDERS = {
     "ettm2": tuple(4 * end for end in _HOURLY_BORDERS),
 }
 TRAIN_FRACTION, TEST_FRACTION = 0.7, 0.2  # every other set; validation takes the rest
-CELLS = ("rnn", "lstm", "gru", "cifg")
-MODELS = (*CELLS, "naive", "linear")
+MODELS = (*cells.NAMES, "naive", "linear")
 # The quick (smoke) mode: one epoch of a small network on every 16th training window; the
 # test windows are all scored as always.
 QUICK = {"epochs": 1, "units": 16, "stride": 16}

@@ -123,13 +123,24 @@ def scaled_mae(y_true, y_pred, scale):
     return float(np.mean(np.where(errors == 0, 0.0, scaled)))
 
 
-def all_metrics(y_true, y_pred, insample, season=1):
-    """Every metric of `METRICS` by name, as a dict of floats."""
+def scores(y_true, y_pred, mase_scale):
+    """Every metric of `METRICS` by name, MASE from a precomputed per-target `mase_scale`.
+
+    Args:
+        y_true: true values, `(..., targets)`.
+        y_pred: forecasts, the shape of `y_true`.
+        mase_scale: `seasonal_naive_scale` of the training series, `()` or `(targets,)`.
+    """
     return {
         "mae": mae(y_true, y_pred),
         "mse": mse(y_true, y_pred),
         "rmse": rmse(y_true, y_pred),
         "mape": mape(y_true, y_pred),
         "smape": smape(y_true, y_pred),
-        "mase": mase(y_true, y_pred, insample, season),
+        "mase": scaled_mae(y_true, y_pred, mase_scale),
     }
+
+
+def all_metrics(y_true, y_pred, insample, season=1):
+    """Every metric of `METRICS` by name, MASE scaled by the in-sample seasonal-naive error."""
+    return scores(y_true, y_pred, seasonal_naive_scale(insample, season))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from forecaster.backtest import WINDOWS
 from forecaster.baselines import BASELINES
+from forecaster.cells import NAMES
 from forecaster.cells import get as get_cell
 from forecaster.config import DataConfig, TrainConfig, field_names
 from forecaster.data import read_csv
@@ -196,7 +197,7 @@ class CompareConfig:
         metric: the metric of the t-tests and the plot.
     """
 
-    cells: tuple = ("rnn", "lstm", "gru", "cifg")
+    cells: tuple = NAMES
     seeds: int = 3
     baselines: tuple = ("naive", "seasonal_naive", "linear")
     test_fraction: float = 0.2

@@ -33,14 +33,12 @@ import tensorflow as tf
 from mlflow.entities import RunStatus
 
 import forecaster
-from forecaster import comparison
+from forecaster import cells, comparison
 from forecaster.baselines import BASELINES
 from forecaster.config import DataConfig, field_names
 from forecaster.data import split
 from forecaster.forecaster import Forecaster
-
-CELLS = ("rnn", "lstm", "gru", "cifg")
-METRICS = comparison.METRICS
+from forecaster.metrics import METRICS
 
 
 def project_root():
@@ -302,7 +300,7 @@ def track_split(model, parts, *, experiment="ltsf", dataset=None, **tags):
 
 def compare_cells(
     frame,
-    cells=CELLS,
+    cells=cells.NAMES,
     seeds=3,
     *,
     baselines=("naive", "seasonal_naive", "linear"),

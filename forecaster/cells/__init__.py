@@ -14,6 +14,7 @@ from forecaster.cells.sequence import FastRNN
 from forecaster.cells.simple_rnn import SimpleRNNCell
 
 __all__ = [
+    "NAMES",
     "CIFGCell",
     "FastRNN",
     "GRUCell",
@@ -23,9 +24,11 @@ __all__ = [
     "get",
 ]
 
+NAMES = ("rnn", "lstm", "gru", "cifg")  # the short names `get` takes, in comparison order
+
 
 def _by_name():
-    return {"rnn": SimpleRNNCell, "lstm": LSTMCell, "gru": GRUCell, "cifg": CIFGCell}
+    return dict(zip(NAMES, (SimpleRNNCell, LSTMCell, GRUCell, CIFGCell), strict=True))
 
 
 def get(name):
