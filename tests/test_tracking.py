@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,7 +64,7 @@ def test_the_run_tree(compared):
 
 
 def test_each_cell_run_logs_params_epochs_metrics_and_artifacts(compared):
-    _, client, _ = compared
+    _, client, uri = compared
     (run,) = [r for r in runs_of(client, "births") if r.info.run_name == "gru-seed-1"]
     params = run.data.params
     assert params["network.cell"] == "gru"
@@ -81,7 +82,10 @@ def test_each_cell_run_logs_params_epochs_metrics_and_artifacts(compared):
         [run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'"
     )
     assert logged.name == "model"
-    assert "keras" in logged.flavors if hasattr(logged, "flavors") else True
+    mlflow.set_tracking_uri(uri)
+    assert {"keras", "python_function"} <= set(
+        mlflow.models.get_model_info(logged.model_uri).flavors
+    )
     scaler = json.loads(Path(client.download_artifacts(run.info.run_id, "scaler.json")).read_text())
     assert scaler["kind"] == "standard"
 
