@@ -82,6 +82,8 @@ def spread_plot(runs, cells, metric):
     ax = figure.subplots()
     for position, cell in enumerate(cells):
         values = runs.loc[runs["model"] == cell, column].to_numpy()
+        if not len(values):  # every trial of this cell failed
+            continue
         ax.scatter(np.full(len(values), position), values, color="tab:blue", alpha=0.7)
         spread = values.std(ddof=1) if len(values) > 1 else 0.0
         ax.errorbar(position + 0.15, values.mean(), yerr=spread, fmt="o", color="black", capsize=4)

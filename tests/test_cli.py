@@ -354,8 +354,9 @@ def test_backtest_end_to_end(tmp_path, capsys):
 def test_ui_serves_the_tracking_store_until_ctrl_c(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    code = "from forecaster.tracking import store; store.experiment_id('seen')"
     subprocess.run(  # an experiment the UI must then show
-        [sys.executable, "-c", "from forecaster import tracking; tracking._experiment('seen')"],
+        [sys.executable, "-c", code],
         env=env, check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     port = free_port()

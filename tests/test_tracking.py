@@ -15,7 +15,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 import forecaster as fc
-from forecaster import tracking
+from forecaster.tracking import store
 from tests.assertions import raises_exactly
 from tests.data.util import DATA
 from tests.servers import free_port, wait_until_healthy
@@ -60,7 +60,7 @@ def test_the_run_tree(compared):
     ]  # fmt: skip
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert parent.data.tags["dataset"] == "births"
-    assert parent.data.tags["dataset_sha256"] == tracking._checksum(births())
+    assert parent.data.tags["dataset_sha256"] == store.checksum(births())
 
 
 def test_each_cell_run_logs_params_epochs_metrics_and_artifacts(compared):

@@ -1,0 +1,255 @@
+"""Cell comparisons: every (cell, seed) and baseline a trial, nested under one MLflow run.
+
+Trials run one after another in this process, or concurrently as Ray tasks
+(`parallel="ray"`, see `forecaster.parallel`). Either way a trial is `run_trial`: it opens
+its own run nested under the parent (by the parent's id, so it works from another process
+or machine), fits, scores and logs. A trial that fails ends its run FAILED and the others
+go on; the comparison fails only when every trial did.
+"""
+
+import dataclasses
+import sys
+import time
+
+import mlflow
+import pandas as pd
+
+from forecaster import cells, comparison
+from forecaster import parallel as parallel_
+from forecaster.baselines import BASELINES
+from forecaster.config import DataConfig, field_names
+from forecaster.data import split
+from forecaster.estimator import BaseForecaster
+from forecaster.forecaster import Forecaster
+from forecaster.metrics import METRICS
+from forecaster.tracking import store
+from forecaster.tracking.runs import fit_in_run, run_tags, sigterm_as_interrupt, tracked_run
+
+PARALLEL = ("ray",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Trial:
+    """One model of a comparison: a cell with its seed, or a baseline (seed None)."""
+
+    name: str
+    seed: int | None
+    model: BaseForecaster
+
+    @property
+    def label(self):
+        """The trial's name in runs and messages: "lstm seed 2", or the baseline's name."""
+        return self.name if self.seed is None else f"{self.name} seed {self.seed}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What every trial of one comparison shares: where to log, and the data."""
+
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+    train: object  # pandas.DataFrame
+    test: object
+    dataset: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """A finished trial: its comparison row, or the error that ended it."""
+
+    label: str
+    row: dict | None = None
+    error: BaseException | None = None
+
+
+def run_trial(trial, context):
+    """Fits and logs one trial in its own run under the parent; never raises an Exception.
+
+    Runs wherever it is called: in the comparing process or in a Ray worker, which
+    points MLflow at the same store first.
+
+    Returns:
+        An `Outcome`: the row for `forecaster.comparison.table`, or the error (its run is
+        then FAILED).
+    """
+    mlflow.set_tracking_uri(context.tracking_uri)
+    start = time.perf_counter()
+    try:
+        with tracked_run(
+            experiment_id=context.experiment_id,
+            run_name=trial.label.replace(" ", "-"),
+            nested=True,
+            parent_run_id=context.parent_run_id,
+        ):
+            scores = fit_in_run(
+                trial.model,
+                context.train,
+                context.test,
+                context.dataset,
+                cell=trial.name,
+                seed=str(trial.seed),
+                parent=context.parent_run_id,
+            )
+    except Exception as error:  # the run is FAILED already; the comparison goes on
+        return Outcome(trial.label, error=error)
+    seconds = time.perf_counter() - start
+    return Outcome(trial.label, row=comparison.row(trial.name, trial.seed, scores, seconds))
+
+
+def compare_cells(
+    frame,
+    cells=cells.NAMES,
+    seeds=3,
+    *,
+    baselines=("naive", "seasonal_naive", "linear"),
+    test_fraction=0.2,
+    experiment="cell-comparison",
+    dataset=None,
+    metric="mse",
+    progress=True,
+    parallel=None,
+    address=None,
+    cpus_per_trial=1,
+    **options,
+):
+    """Trains every cell over several seeds (and the baselines), all tracked in MLflow.
+
+    The frame is split in time order; the last `test_fraction` of its rows (led by
+    `lookback` rows of context) is the test part every model is scored on. One parent run
+    holds a nested run per (cell, seed) and per baseline, and logs the comparison table
+    (CSV and markdown), a plot of the scaled test metric per cell over the seeds, and
+    Welch's t-test p-values between every pair of cells (as Greff et al. 2015 compared
+    their LSTM variants).
+
+    A trial that fails (a diverging loss, say) ends its run FAILED and the others go on;
+    the table leaves it out and its `attrs["failed"]` maps the trial to its error. When
+    every trial fails, the first error is raised and the parent run is FAILED.
+
+    Args:
+        frame: the series, as from `forecaster.read_csv`.
+        cells: the cells to compare.
+        seeds: runs per cell, with seeds 0 .. seeds - 1.
+        baselines: names from `forecaster.baselines.BASELINES`, fitted once each.
+        test_fraction: the share of rows scored.
+        experiment: the MLflow experiment's name.
+        dataset: the data set's name for the runs' tags.
+        metric: the test metric the plot and the t-tests use, on the scaled values.
+        progress: print which trial runs (or finished) and how many remain.
+        parallel: None runs the trials one after another here; "ray" runs them
+            concurrently as Ray tasks (needs the `distributed` extra).
+        address: with parallel="ray", the Ray cluster to use (e.g. "ray://head:10001" or
+            "auto"); None starts a local Ray instance for this comparison. A Ray instance
+            this process already started (`ray.init`) is used as it is.
+        cpus_per_trial: with parallel="ray", the CPUs each trial reserves, and the
+            TensorFlow threads it uses.
+        **options: `Forecaster` keywords shared by every cell (lookback and horizon needed).
+
+    Returns:
+        The comparison table, one row per model: the mean and standard deviation over the
+        seeds of each test metric, the parameter count and seconds per epoch. Its `attrs`
+        hold "p_values" (a DataFrame), "run_id" (the parent run), "experiment" and
+        "failed" ({trial label: error message}).
+
+    Example:
+        >>> table = compare_cells(frame, seeds=3, lookback=48, horizon=24, targets=["bikers"])
+    """
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
+    if metric not in METRICS:
+        raise ValueError(f"metric={metric!r} is not known; pass one of {METRICS}")
+    if parallel is not None and parallel not in PARALLEL:
+        raise ValueError(f"parallel={parallel!r} is not known; pass None or one of {PARALLEL}")
+    if parallel == "ray":
+        parallel_.check(cpus_per_trial)
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise ValueError(f"unknown baseline {unknown[0]!r}; known: {sorted(BASELINES)}")
+    cells = [c.lower() for c in cells]
+    # Build every model first, so a bad option fails before any run is made.
+    trials = [
+        Trial(c, s, Forecaster(cell=c, seed=s, **options)) for c in cells for s in range(seeds)
+    ]
+    data_options = {k: v for k, v in options.items() if k in field_names(DataConfig)}
+    trials += [Trial(name, None, BASELINES[name](**data_options)) for name in baselines]
+    parts = split(frame, 1 - test_fraction, 0.0, test_fraction, lookback=options.get("lookback"))
+    say = _printer(progress)
+    experiment_id = store.experiment_id(experiment)
+    with sigterm_as_interrupt(), tracked_run(experiment_id=experiment_id) as parent:
+        mlflow.set_tags(run_tags(frame, dataset, kind="comparison", cells=",".join(cells)))
+        mlflow.log_params(
+            {
+                "cells": ",".join(cells),
+                "seeds": seeds,
+                "test_fraction": test_fraction,
+                "parallel": parallel or "none",
+            }
+        )
+        run_id = parent.info.run_id
+        uri = store.tracking_uri()
+        context = Context(uri, experiment_id, run_id, parts.train, parts.test, dataset)
+        start = time.perf_counter()
+        if parallel == "ray":
+            outcomes = _on_ray(trials, context, address, cpus_per_trial, say)
+        else:
+            outcomes = _one_by_one(trials, context, say)
+        mlflow.log_metric("wall_seconds", time.perf_counter() - start)
+        failed = {o.label: f"{type(o.error).__name__}: {o.error}" for o in outcomes if o.error}
+        if len(failed) == len(outcomes):
+            raise outcomes[0].error
+        if failed:
+            mlflow.set_tag("failed_trials", ", ".join(failed))
+            for label, error in failed.items():
+                say(f"FAILED {label}: {error}")
+        runs = pd.DataFrame([o.row for o in outcomes if o.error is None])
+        table = comparison.table(runs)
+        p_values = comparison.welch(runs, cells, metric)
+        _log_comparison(table, p_values, runs, cells, metric)
+    table.attrs.update(
+        p_values=p_values, run_id=parent.info.run_id, experiment=experiment, failed=failed
+    )
+    say(f"MLflow run {parent.info.run_id} in experiment {experiment!r} at {store.tracking_uri()}")
+    return table
+
+
+def _one_by_one(trials, context, say):
+    outcomes = []
+    for number, trial in enumerate(trials, start=1):
+        say(f"[{number}/{len(trials)}] {trial.label} ({len(trials) - number} after this)")
+        outcomes.append(run_trial(trial, context))
+    return outcomes
+
+
+def _on_ray(trials, context, address, cpus_per_trial, say):
+    say(f"{len(trials)} trials on Ray, {cpus_per_trial} CPU(s) each")
+
+    def finished(number, outcome):
+        state = "failed" if outcome.error else "done"
+        say(f"[{number}/{len(trials)}] {outcome.label} {state} ({len(trials) - number} to go)")
+
+    return parallel_.run_on_ray(
+        run_trial,
+        trials,
+        context,
+        address=address,
+        cpus_per_task=cpus_per_trial,
+        on_done=finished,
+    )
+
+
+def _printer(progress):
+    if not progress:
+        return lambda message: None
+    return lambda message: print(message, file=sys.stderr, flush=True)
+
+
+def _log_comparison(table, p_values, runs, cells, metric):
+    """Logs the table (whole as CSV, `summary` as markdown), p-values and spread plot."""
+    mlflow.log_text(table.to_csv(), "comparison.csv")
+    mlflow.log_text(comparison.summary(table, metric).to_markdown(), "comparison.md")
+    mlflow.log_text(p_values.to_csv(), "welch_p_values.csv")
+    mlflow.log_text(p_values.to_markdown(floatfmt=".3g"), "welch_p_values.md")
+    mlflow.log_text(runs.to_csv(index=False), "runs.csv")
+    for model, row in table.iterrows():
+        mlflow.log_metric(f"{model}_scaled_{metric}_mean", float(row[f"scaled_{metric}_mean"]))
+    mlflow.log_figure(comparison.spread_plot(runs, cells, metric), f"scaled_{metric}_by_cell.png")

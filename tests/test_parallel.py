@@ -1,0 +1,115 @@
+"""Comparisons on Ray: a real local Ray instance, a real SQLite MLflow store."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+import forecaster as fc
+from forecaster import parallel
+from tests.assertions import raises_exactly
+from tests.test_tracking import OPTIONS, births, runs_of
+
+ray = pytest.importorskip("ray", reason="the distributed extra is not installed")
+
+# Long enough (a few seconds per trial) that two trials on two workers overlap in time.
+SLOWER = {**OPTIONS, "epochs": 6, "patience": 10}
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray instance with two CPUs for the module; compare_cells uses it as it is."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return MlflowClient(tracking_uri=uri)
+
+
+def square_plus(item, shared):
+    return item * item + shared, os.getpid(), os.environ.get("TF_NUM_INTRAOP_THREADS")
+
+
+def test_run_on_ray_keeps_the_order_and_limits_the_threads(local_ray):
+    finished = []
+    results = parallel.run_on_ray(
+        square_plus, [3, 1, 2], 10, on_done=lambda n, r: finished.append(n)
+    )
+    assert [value for value, _, _ in results] == [19, 11, 14]
+    assert {pid for _, pid, _ in results}.isdisjoint({os.getpid()})  # other processes
+    assert {threads for _, _, threads in results} == {"1"}
+    assert finished == [1, 2, 3]
+
+
+def test_the_trials_run_concurrently_nested_under_the_parent(local_ray, store):
+    table = fc.compare_cells(
+        births(), cells=["rnn", "gru"], seeds=1, baselines=["naive"], experiment="ray",
+        progress=False, parallel="ray", **SLOWER,
+    )  # fmt: skip
+    runs = runs_of(store, "ray")
+    parent = store.get_run(table.attrs["run_id"])
+    children = {r.info.run_name: r for r in runs if r.info.run_id != parent.info.run_id}
+    assert sorted(children) == ["gru-seed-0", "naive", "rnn-seed-0"]
+    assert {r.data.tags["mlflow.parentRunId"] for r in children.values()} == {parent.info.run_id}
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    assert parent.data.params["parallel"] == "ray"
+    rnn, gru = children["rnn-seed-0"].info, children["gru-seed-0"].info
+    assert rnn.start_time < gru.end_time  # the two trials overlapped in time
+    assert gru.start_time < rnn.end_time
+    assert list(table.index) == ["rnn", "gru", "naive"]
+    assert table.attrs["failed"] == {}
+    # The same trials one by one give the same scores (seeded; float noise only).
+    alone = fc.compare_cells(
+        births(), cells=["rnn", "gru"], seeds=1, baselines=["naive"], experiment="alone",
+        progress=False, **SLOWER,
+    )  # fmt: skip
+    np.testing.assert_allclose(table["mse_mean"], alone["mse_mean"], rtol=1e-3)
+
+
+@pytest.mark.parametrize("mode", [None, "ray"])
+def test_a_failing_trial_is_failed_and_the_others_go_on(mode, local_ray, store):
+    exploding = births() * 1e30  # a cell's loss overflows (TrainingError); naive is fine
+    table = fc.compare_cells(
+        exploding, cells=["rnn"], seeds=1, baselines=["naive"], experiment="some-fail",
+        progress=False, scaler="none", parallel=mode, **OPTIONS,
+    )  # fmt: skip
+    runs = {r.info.run_name: r.info.status for r in runs_of(store, "some-fail")}
+    parent = store.get_run(table.attrs["run_id"])
+    assert runs == {parent.info.run_name: "FINISHED", "rnn-seed-0": "FAILED", "naive": "FINISHED"}
+    assert list(table.index) == ["naive"]
+    assert list(table.attrs["failed"]) == ["rnn seed 0"]
+    assert table.attrs["failed"]["rnn seed 0"].startswith("TrainingError: training diverged")
+    assert parent.data.tags["failed_trials"] == "rnn seed 0"
+
+
+def test_every_trial_failing_fails_the_comparison(local_ray, store):
+    with pytest.raises(fc.TrainingError, match="training diverged"):
+        fc.compare_cells(
+            births() * 1e30, cells=["rnn", "gru"], seeds=1, baselines=[], experiment="all-fail",
+            progress=False, scaler="none", parallel="ray", **OPTIONS,
+        )  # fmt: skip
+    statuses = sorted(r.info.status for r in runs_of(store, "all-fail"))
+    assert statuses == ["FAILED", "FAILED", "FAILED"]
+
+
+def test_bad_parallel_options_fail_before_any_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with raises_exactly(ValueError, "parallel='dask' is not known; pass None or one of ('ray',)"):
+        fc.compare_cells(births(), parallel="dask", progress=False, **OPTIONS)
+    with raises_exactly(ValueError, "cpus_per_task must be a positive integer, got 0"):
+        fc.compare_cells(births(), parallel="ray", cpus_per_trial=0, progress=False, **OPTIONS)
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    with raises_exactly(
+        ImportError,
+        "parallel='ray' needs Ray, which is not installed; install the extra with "
+        "pip install -e \".[distributed]\" (or pip install 'ray>=2.50')",
+    ):
+        fc.compare_cells(births(), parallel="ray", progress=False, **OPTIONS)
+    assert not (tmp_path / "mlflow.db").exists()
