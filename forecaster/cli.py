@@ -37,8 +37,8 @@ EPILOG = (
     "Sections and their keys: data (shipped | path | benchmark, rows, and read_csv's "
     "time_col, columns, date_format, freq, missing, categorical, encoding, sep), model "
     "(Forecaster keywords: DataConfig, NetworkConfig and TrainConfig fields), compare (cells, "
-    "seeds, baselines, test_fraction, experiment, metric), backtest (folds, window, refit, "
-    "train_size, baselines), fit (test_fraction, output, experiment), ui (port)."
+    "seeds, baselines, test_fraction, experiment, metric, parallel, address, cpus_per_trial), "
+    "backtest (folds, window, refit, train_size, baselines), fit (test_fraction, output, experiment), ui (port)."
 )
 
 
@@ -65,6 +65,18 @@ def add_arguments(parser, command, config=None):
     if command == "compare":
         flag("--cells", "compare.cells", "the cells to compare (compare.cells)", nargs="+")
         flag("--seeds", "compare.seeds", "runs per cell (compare.seeds)", type=int)
+        flag(
+            "--parallel",
+            "compare.parallel",
+            "run the trials concurrently on Ray: 'ray' (compare.parallel)",
+            choices=["ray"],
+        )
+        flag(
+            "--address",
+            "compare.address",
+            "the Ray cluster to use with --parallel ray; default: a local instance "
+            "(compare.address)",
+        )
     if command in ("fit", "compare"):
         flag("--experiment", f"{command}.experiment", f"MLflow experiment ({command}.experiment)")
     if command == "fit":
@@ -160,6 +172,9 @@ def compare(config):
         dataset=config.data.name,
         metric=settings.metric,
         progress=True,
+        parallel=settings.parallel,
+        address=settings.address,
+        cpus_per_trial=settings.cpus_per_trial,
         **config.model.options("cell", "seed"),
     )
     metric = settings.metric
@@ -174,6 +189,8 @@ def compare(config):
         print(p_values.to_markdown(floatfmt=".3g"))
     else:
         print(f"\nNo Welch's t-test p-values: they need 2 seeds or more (seeds: {settings.seeds}).")
+    for label, error in table.attrs["failed"].items():
+        print(f"\nFAILED {label} (its run is marked FAILED): {error}")
     print(
         f"\nMLflow run {table.attrs['run_id']} in experiment {table.attrs['experiment']!r} at "
         f"{tracking.tracking_uri()}."

@@ -12,6 +12,8 @@ not visible to the other nodes.
 
 import importlib
 
+ENGINES = ("ray",)  # what `compare_cells(parallel=...)` accepts besides None
+
 
 def import_ray():
     """Ray, or an ImportError that says how to install it."""

@@ -29,6 +29,7 @@ from forecaster.datasets import BENCHMARKS, SHIPPED, load_benchmark, load_shippe
 from forecaster.forecaster import Forecaster
 from forecaster.metrics import METRICS
 from forecaster.networks import NetworkConfig
+from forecaster.parallel import ENGINES
 
 
 class ConfigError(ValueError):
@@ -195,6 +196,9 @@ class CompareConfig:
         test_fraction: the last share of the rows every model is scored on.
         experiment: the MLflow experiment.
         metric: the metric of the t-tests and the plot.
+        parallel: null (one trial after another) or "ray" (concurrent trials on Ray).
+        address: with parallel "ray", a Ray cluster's address; null: a local instance.
+        cpus_per_trial: with parallel "ray", the CPUs (and threads) each trial gets.
     """
 
     cells: tuple = NAMES
@@ -203,6 +207,9 @@ class CompareConfig:
     test_fraction: float = 0.2
     experiment: str = "cell-comparison"
     metric: str = "mse"
+    parallel: str | None = None
+    address: str | None = None
+    cpus_per_trial: int = 1
 
     def __post_init__(self):
         """Checks every value."""
@@ -216,6 +223,8 @@ class CompareConfig:
             _choice("compare.baselines", name, BASELINES)
         _fraction("compare.test_fraction", self.test_fraction)
         _choice("compare.metric", self.metric, METRICS)
+        _choice("compare.parallel", self.parallel, (None, *ENGINES))
+        _positive("compare.cpus_per_trial", self.cpus_per_trial)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -167,6 +167,14 @@ def test_errors_of_the_other_sections(tmp_path, capsys):
         "config key 'compare.baselines' is 'arima'; known values are "
         "['naive', 'seasonal_naive', 'mean', 'linear']"
     )
+    parallel = ["--config", path, "--set", "compare.parallel=dask"]
+    assert error_of(capsys, parallel, "compare") == (
+        "config key 'compare.parallel' is 'dask'; known values are [None, 'ray']"
+    )
+    cpus = ["--config", path, "--set", "compare.cpus_per_trial=0"]
+    assert error_of(capsys, cpus, "compare") == (
+        "config key 'compare.cpus_per_trial' must be a positive integer, got 0"
+    )
     assert error_of(capsys, ["--port", "0"], "ui") == (
         "config key 'ui.port' must be a port number in [1, 65535], got 0"
     )
@@ -246,7 +254,11 @@ def test_flags_override_the_file_and_set_comes_last(tmp_path):
     assert cli.config_from_args(args, "fit").model.network.units == 32
     args = cli.parser().parse_args(["compare", "--config", path, "--seeds", "2", "--cells", "gru"])
     compare = cli.config_from_args(args, "compare").compare
-    assert (compare.seeds, compare.cells) == (2, ("gru",))
+    assert (compare.seeds, compare.cells, compare.parallel) == (2, ("gru",), None)
+    args = cli.parser().parse_args(["compare", "--config", path, "--parallel", "ray"])
+    args.overrides.append("compare.address=ray://head:10001")
+    compare = cli.config_from_args(args, "compare").compare
+    assert (compare.parallel, compare.address) == ("ray", "ray://head:10001")
 
 
 def test_data_flag_replaces_the_source(tmp_path):

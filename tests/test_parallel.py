@@ -8,8 +8,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 import forecaster as fc
-from forecaster import parallel
+from forecaster import cli, parallel
 from tests.assertions import raises_exactly
+from tests.test_cli import TINY, write
 from tests.test_tracking import OPTIONS, births, runs_of
 
 ray = pytest.importorskip("ray", reason="the distributed extra is not installed")
@@ -113,3 +114,16 @@ def test_bad_parallel_options_fail_before_any_run(tmp_path, monkeypatch):
     ):
         fc.compare_cells(births(), parallel="ray", progress=False, **OPTIONS)
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_the_command_line_compares_on_ray(local_ray, store, tmp_path, capsys):
+    config = {**TINY, "compare": {"cells": ["gru"], "seeds": 2, "baselines": ["naive"]}}
+    argv = ["compare", "--config", write(tmp_path, config), "--parallel", "ray"]
+    assert cli.main([*argv, "--experiment", "cli-ray"]) == 0
+    assert "3 trials on Ray, 1 CPU(s) each" in capsys.readouterr().err
+    runs = runs_of(store, "cli-ray")
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    assert parent.data.params["parallel"] == "ray"
+    assert sorted(r.info.run_name for r in runs if r is not parent) == [
+        "gru-seed-0", "gru-seed-1", "naive"
+    ]  # fmt: skip

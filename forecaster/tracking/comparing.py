@@ -25,8 +25,6 @@ from forecaster.metrics import METRICS
 from forecaster.tracking import store
 from forecaster.tracking.runs import fit_in_run, run_tags, sigterm_as_interrupt, tracked_run
 
-PARALLEL = ("ray",)
-
 
 @dataclasses.dataclass(frozen=True)
 class Trial:
@@ -158,8 +156,10 @@ def compare_cells(
         raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
     if metric not in METRICS:
         raise ValueError(f"metric={metric!r} is not known; pass one of {METRICS}")
-    if parallel is not None and parallel not in PARALLEL:
-        raise ValueError(f"parallel={parallel!r} is not known; pass None or one of {PARALLEL}")
+    if parallel is not None and parallel not in parallel_.ENGINES:
+        raise ValueError(
+            f"parallel={parallel!r} is not known; pass None or one of {parallel_.ENGINES}"
+        )
     if parallel == "ray":
         parallel_.check(cpus_per_trial)
     unknown = [b for b in baselines if b not in BASELINES]
