@@ -5,7 +5,9 @@
   frequency, or `season=`).
 - `MeanForecaster`: forecasts each target's mean over the rows it was fitted on.
 - `LinearForecaster`: a linear map from the whole lookback window (every input column)
-  to the horizon, fitted by least squares or ridge on the training windows.
+  to the horizon, fitted by least squares or ridge on the training windows; or, with
+  `channels="independent"`, one map from a series' own window to its horizon shared by
+  every target (the channel-independent "Linear" of Zeng et al. 2023).
 
 They work on the scaled values like the neural forecaster, so their scores compare
 directly; the naive ones are unchanged by the (affine) scaling. Having nothing to stop
@@ -21,16 +23,23 @@ import numpy as np
 from forecaster.config import DataConfig
 from forecaster.estimator import BaseForecaster
 
+CHANNELS = ("joint", "independent")
+
 
 @dataclasses.dataclass(frozen=True)
 class LinearConfig:
-    """The linear baseline's regularization.
+    """The linear baseline's regularization and channel handling.
 
     Attributes:
         alpha: the ridge penalty on the weights (not the intercept); 0 is least squares.
+        channels: "joint" maps every input's window to every target's horizon;
+            "independent" maps each target's own window to its horizon with one map
+            shared by all targets, so it has `lookback + 1` weights per horizon step
+            however many columns there are.
     """
 
     alpha: float = 0.0
+    channels: str = "joint"
 
     def __post_init__(self):
         """Checks that the penalty is a non-negative number."""
@@ -38,6 +47,8 @@ class LinearConfig:
             isinstance(self.alpha, numbers.Real) and self.alpha >= 0
         ):
             raise ValueError(f"alpha must be a non-negative number, got {self.alpha!r}")
+        if self.channels not in CHANNELS:
+            raise ValueError(f"channels={self.channels!r} is not known; pass one of {CHANNELS}")
 
 
 class Baseline(BaseForecaster):
@@ -158,9 +169,9 @@ class LinearForecaster(Baseline):
 
     chunk = 4096  # windows per accumulation step
 
-    def __init__(self, *, alpha=0.0, **options):
+    def __init__(self, *, alpha=0.0, channels="joint", **options):
         super().__init__(**options)
-        self.linear = LinearConfig(alpha=alpha)
+        self.linear = LinearConfig(alpha=alpha, channels=channels)
 
     @classmethod
     def from_configs(cls, data, linear):
@@ -176,12 +187,22 @@ class LinearForecaster(Baseline):
         """The configuration dataclasses by name."""
         return {"data": self.data, "linear": self.linear}
 
+    @property
+    def independent(self):
+        """Whether one map, shared by the targets, reads each target's own window."""
+        return self.linear.channels == "independent"
+
     def _learn(self, train, frame):
         inputs, labels = train.inputs, train.labels
+        if self.independent:
+            # Every (window, target) pair is one example: its own history -> its horizon.
+            # (n, L, F) -> (n, L, T) -> (n*T, L); labels (n, H, T) -> (n*T, H)
+            inputs = self._target_history(inputs).transpose(0, 2, 1).reshape(-1, inputs.shape[1])
+            labels = labels.transpose(0, 2, 1).reshape(len(inputs), -1)
         n = len(inputs)
-        features = inputs.shape[1] * inputs.shape[2] + 1
+        features = int(np.prod(inputs.shape[1:])) + 1
         gram = np.zeros((features, features))
-        cross = np.zeros((features, labels.shape[1] * labels.shape[2]))
+        cross = np.zeros((features, int(np.prod(labels.shape[1:]))))
         for begin in range(0, n, self.chunk):
             design = self._design(inputs[begin : begin + self.chunk])
             gram += design.T @ design
@@ -198,6 +219,12 @@ class LinearForecaster(Baseline):
         return np.hstack([flat, np.ones((len(flat), 1))])
 
     def _forecast(self, x):
+        if self.independent:
+            own = self._target_history(x)  # (n, L, T)
+            n, lookback, targets = own.shape
+            series = own.transpose(0, 2, 1).reshape(n * targets, lookback)  # (n*T, L)
+            flat = self._design(series) @ self.state["weights"]  # (n*T, H)
+            return flat.reshape(n, targets, -1).transpose(0, 2, 1)  # (n, T, H) -> (n, H, T)
         past = x["past"] if isinstance(x, dict) else x
         flat = self._design(past) @ self.state["weights"]
         return flat.reshape(len(past), self.data.horizon, -1)  # (n, H*T) -> (n, H, T)

@@ -59,6 +59,42 @@ def test_linear_matches_scikit_learn(etth1, alpha):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("alpha", [0.0, 2.5])
+def test_channel_independent_linear_matches_scikit_learn(etth1, alpha):
+    frame = etth1.iloc[:3000]
+    model = fc.LinearForecaster(lookback=16, horizon=4, alpha=alpha, channels="independent")
+    model.chunk = 500
+    model.fit(frame.iloc[:2400])
+    windows = fc.make_windows(model.scaler.transform(frame.iloc[:2400]), model._spec())
+    # A slow, plain stacking: every (window, column) pair is one example of the shared map.
+    columns = range(frame.shape[1])
+    x = np.concatenate([windows.inputs[:, :, c] for c in columns]).astype(np.float64)
+    y = np.concatenate([windows.labels[:, :, c] for c in columns]).astype(np.float64)
+    reference = (LinearRegression() if alpha == 0 else Ridge(alpha=alpha)).fit(x, y)
+    assert model.state["weights"].shape == (16 + 1, 4)  # however many columns
+    test_x = fc.make_windows(model.scaler.transform(frame.iloc[2400:]), model._spec()).inputs
+    got = model._forecast(test_x)  # (n, H, T)
+    for c in columns:
+        expected = reference.predict(test_x[:, :, c].astype(np.float64))
+        np.testing.assert_allclose(got[:, :, c], expected, rtol=0, atol=1e-6)
+
+
+def test_channel_independent_linear_needs_every_target_as_an_input(etth1):
+    model = fc.LinearForecaster(
+        lookback=8, horizon=2, targets=["OT"], inputs=["HUFL"], channels="independent"
+    )
+    message = (
+        "LinearForecaster repeats each target's own history, so every target must be an input; "
+        "target 'OT' is not among inputs ['HUFL']"
+    )
+    with raises_exactly(ValueError, message):
+        model.fit(etth1.iloc[:500])
+    with raises_exactly(
+        ValueError, "channels='mixed' is not known; pass one of ('joint', 'independent')"
+    ):
+        fc.LinearForecaster(lookback=8, horizon=2, channels="mixed")
+
+
 def test_naive_reproduces_the_published_etth1_reference(etth1):
     """The long-horizon protocol: scaler on rows [0, 8640), test windows over [11184, 14400)."""
     model = fc.NaiveForecaster(lookback=336, horizon=96).fit(etth1.iloc[:8640])
