@@ -13,6 +13,9 @@ import numbers
 from forecaster.data import WindowSpec
 from forecaster.data.scaling import SCALERS
 
+# The strategies `TrainConfig.distribute` names (forecaster.distribute makes them).
+DISTRIBUTE = ("mirrored", "multiworker")
+
 
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -93,6 +96,11 @@ class TrainConfig:
         seed: seeds weights, dropout and shuffling; a CPU run is reproducible.
         verbose: Keras's progress bar (1), a line per epoch (2) or nothing (0).
         checkpoint_dir: a folder for the best weights during training; None: no checkpoint.
+        distribute: None trains on one device; "mirrored" on every local device
+            (`tf.distribute.MirroredStrategy`); "multiworker" across the machines named by
+            `TF_CONFIG` (`tf.distribute.MultiWorkerMirroredStrategy`). `batch_size` is then
+            the global batch, split among the replicas. A strategy object passed to
+            `Forecaster` is kept on the forecaster, not here (see `forecaster.distribute`).
     """
 
     epochs: int = 30
@@ -104,6 +112,7 @@ class TrainConfig:
     seed: int = 0
     verbose: int = 1
     checkpoint_dir: str | None = None
+    distribute: str | None = None
 
     def __post_init__(self):
         """Checks every field, naming the bad value."""
@@ -117,6 +126,11 @@ class TrainConfig:
             raise ValueError(f"verbose must be 0, 1 or 2, got {self.verbose!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        if self.distribute is not None and self.distribute not in DISTRIBUTE:
+            raise ValueError(
+                f"distribute={self.distribute!r} is not known; pass None, "
+                f"{' or '.join(map(repr, DISTRIBUTE))}, or a tf.distribute.Strategy to Forecaster"
+            )
 
 
 def field_names(config_class):

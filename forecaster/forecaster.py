@@ -12,6 +12,7 @@ import os
 import keras
 import numpy as np
 
+from forecaster import distribute
 from forecaster.config import DataConfig, TrainConfig, route
 from forecaster.estimator import BaseForecaster
 from forecaster.networks import NetworkConfig, Shapes, build_network
@@ -30,11 +31,19 @@ class Forecaster(BaseForecaster):
     (cell, architecture, units, layers, bidirectional, residual, dropout,
     recurrent_dropout, layer_norm, peephole) and `forecaster.config.TrainConfig` (epochs,
     batch_size, learning_rate, clipnorm, patience, lr_patience, seed, verbose,
-    checkpoint_dir). An unknown keyword is refused.
+    checkpoint_dir, distribute). An unknown keyword is refused.
 
     Training uses Adam with gradient clipping on the MSE of the scaled values, early
     stopping on the validation loss that restores the best weights, ReduceLROnPlateau
     and TerminateOnNaN; a run on the CPU with the same seed is reproducible.
+
+    With `distribute` ("mirrored", "multiworker" or a `tf.distribute.Strategy` object, see
+    `forecaster.distribute`) the network is built, compiled and trained under the
+    strategy, `batch_size` being the global batch. Afterwards `model` is a one-device copy
+    of the trained network and optimizer, so predict, evaluate and save run on one
+    device, and a forecaster loaded from disk trains on one device until `fit` is given
+    `distribute` again. Under "multiworker", `save` writes only on the chief. A strategy
+    object is kept as `strategy` (and by `clone`), not in `TrainConfig`, and is not saved.
 
     Args:
         cell: "rnn", "lstm", "gru" or "cifg".
@@ -50,11 +59,16 @@ class Forecaster(BaseForecaster):
 
     def __init__(self, cell="lstm", *, lookback, horizon, **options):
         options = {"cell": cell, "lookback": lookback, "horizon": horizon, **options}
+        options, self.strategy = distribute.take_strategy(options)
         data, network, train = route(options, DataConfig, NetworkConfig, TrainConfig)
+        self.train = TrainConfig(**train)
+        # Before NetworkConfig, whose check makes a cell: TensorFlow wants a multi-worker
+        # strategy before any other operation of the process.
+        distribute.prepare(self.train.distribute)
         super().__init__(DataConfig(**data))
         self.network = NetworkConfig(**network)
-        self.train = TrainConfig(**train)
         self.model = None
+        self._chief = True  # whether save writes; False on a multi-worker non-chief
         self._callbacks = []
         self._check_recursive_columns(self.data.inputs, self.data.targets)
 
@@ -69,6 +83,12 @@ class Forecaster(BaseForecaster):
         """The configuration dataclasses by name."""
         return {"data": self.data, "network": self.network, "train": self.train}
 
+    def clone(self):
+        """An unfitted forecaster with the same configuration and strategy object."""
+        copy = super().clone()
+        copy.strategy = self.strategy
+        return copy
+
     def fit(self, frame, callbacks=(), val=None, **train_options):
         """Fits on `frame` (see `BaseForecaster.fit`); keywords override `TrainConfig`.
 
@@ -77,7 +97,8 @@ class Forecaster(BaseForecaster):
             callbacks: extra Keras callbacks, e.g. to log each epoch somewhere.
             val: a fixed validation part, as for `BaseForecaster.fit`; None: hold out the
                 last `val_fraction` of `frame`.
-            **train_options: fields of `TrainConfig` to change before fitting.
+            **train_options: fields of `TrainConfig` to change before fitting;
+                `distribute` also takes a `tf.distribute.Strategy` object.
 
         Returns:
             The Keras `History`, whose `history` holds the per-epoch losses.
@@ -86,6 +107,8 @@ class Forecaster(BaseForecaster):
             TrainingError: the loss became NaN or infinite.
         """
         if train_options:
+            if "distribute" in train_options:
+                train_options, self.strategy = distribute.take_strategy(train_options)
             (overrides,) = route(train_options, TrainConfig)
             self.train = dataclasses.replace(self.train, **overrides)
         self._callbacks = list(callbacks)  # read by _fit_windows, for this fit only
@@ -114,6 +137,8 @@ class Forecaster(BaseForecaster):
 
     def _fit_windows(self, train, val, frame):
         config = self.train
+        # First: a multi-worker strategy must come before any other TensorFlow operation.
+        strategy = distribute.resolve(config.distribute if self.strategy is None else self.strategy)
         keras.utils.set_random_seed(config.seed)
         shapes = Shapes(
             lookback=self.data.lookback,
@@ -122,11 +147,43 @@ class Forecaster(BaseForecaster):
             targets=len(train.target_columns),
             known=len(train.future_columns),
         )
-        self.model = build_network(self.network, shapes)
-        self.model.compile(
+        with distribute.scope(strategy):
+            model = self._compiled(build_network(self.network, shapes))
+        with distribute.writable_folder(config.checkpoint_dir, strategy) as checkpoints:
+            history = self._train(model, train, val, checkpoints, strategy)
+        losses = history.history["loss"]
+        if not np.all(np.isfinite(losses)):
+            self.model = None
+            raise TrainingError(
+                f"training diverged: the loss became {losses[-1]} in epoch {len(losses)}; "
+                f"lower learning_rate (now {config.learning_rate}) or clipnorm (now "
+                f"{config.clipnorm}), or check the data for extreme values"
+            )
+        if strategy is not None:
+            # Distributed variables would tie predict and save to the strategy (and, across
+            # workers, to collective ops every worker must join): keep a one-device copy.
+            single = self._compiled(build_network(self.network, shapes))
+            single.set_weights(model.get_weights())
+            single.optimizer.build(single.trainable_variables)
+            for mine, trained in zip(
+                single.optimizer.variables, model.optimizer.variables, strict=True
+            ):
+                mine.assign(trained)
+            model = single
+        self.model = model
+        self._chief = distribute.is_chief(strategy)
+        return history
+
+    def _compiled(self, model):
+        config = self.train
+        model.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
             loss="mse",
         )
+        return model
+
+    def _train(self, model, train, val, checkpoint_dir, strategy):
+        config = self.train
         callbacks = [
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=config.patience, restore_best_weights=True
@@ -137,33 +194,30 @@ class Forecaster(BaseForecaster):
             keras.callbacks.TerminateOnNaN(),
             *self._callbacks,
         ]
-        if config.checkpoint_dir is not None:
-            os.makedirs(config.checkpoint_dir, exist_ok=True)
+        if checkpoint_dir is not None:
+            os.makedirs(checkpoint_dir, exist_ok=True)
             callbacks.append(
                 keras.callbacks.ModelCheckpoint(
-                    os.path.join(config.checkpoint_dir, "best.weights.h5"),
+                    os.path.join(checkpoint_dir, "best.weights.h5"),
                     monitor="val_loss",
                     save_best_only=True,
                     save_weights_only=True,
                 )
             )
-        history = self.model.fit(
-            train.dataset(config.batch_size, training=True, seed=config.seed),
-            validation_data=val.dataset(config.batch_size),
+        train_batch, val_batch = distribute.batch_sizes(
+            strategy, config.batch_size, len(train), len(val)
+        )
+        # Every worker shuffles with the same seed, so their shares of a batch are disjoint.
+        return model.fit(
+            distribute.sharded(
+                train.dataset(train_batch, training=True, seed=config.seed), strategy
+            ),
+            validation_data=distribute.sharded(val.dataset(val_batch), strategy),
             epochs=config.epochs,
             shuffle=False,  # the training dataset shuffles itself, seeded
             verbose=config.verbose,
             callbacks=callbacks,
         )
-        losses = history.history["loss"]
-        if not np.all(np.isfinite(losses)):
-            self.model = None
-            raise TrainingError(
-                f"training diverged: the loss became {losses[-1]} in epoch {len(losses)}; "
-                f"lower learning_rate (now {config.learning_rate}) or clipnorm (now "
-                f"{config.clipnorm}), or check the data for extreme values"
-            )
-        return history
 
     def _forecast(self, x):
         if not self.recursive:
@@ -188,6 +242,15 @@ class Forecaster(BaseForecaster):
             steps.append(step)
             past = np.concatenate([past[:, 1:], step[:, :, order]], axis=1)  # slide by one
         return np.concatenate(steps, axis=1)  # (n, H, T)
+
+    def save(self, path):
+        """Saves the fitted forecaster to the folder `path`; see `forecaster.saving`.
+
+        After multi-worker training only the chief writes; on the other workers this does
+        nothing (the model is a one-device copy, so no worker needs to join the save).
+        """
+        if self._chief:
+            super().save(path)
 
     def _save_state(self, folder):
         self.model.save(os.path.join(folder, "model.keras"))

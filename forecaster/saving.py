@@ -84,7 +84,12 @@ def load(path):
     config_classes = {"data": DataConfig, "network": NetworkConfig, "train": TrainConfig}
     for cls in BASELINES.values():
         config_classes.update(cls.config_classes())
-    configs = {k: config_classes[k](**v) for k, v in manifest["configs"].items()}
+    # A forecaster trained on several devices or machines is loaded onto one: `distribute`
+    # stays on record in forecaster.json, and is given to fit to train distributed again.
+    configs = {
+        k: config_classes[k](**({**v, "distribute": None} if k == "train" else v))
+        for k, v in manifest["configs"].items()
+    }
     estimator = classes[manifest["class"]].from_configs(**configs)
     estimator.scaler = Scaler.from_json((path / "scaler.json").read_text())
     estimator.schema = manifest["schema"]
