@@ -38,7 +38,8 @@ EPILOG = (
     "time_col, columns, date_format, freq, missing, categorical, encoding, sep), model "
     "(Forecaster keywords: DataConfig, NetworkConfig and TrainConfig fields), compare (cells, "
     "seeds, baselines, test_fraction, experiment, metric, parallel, address, cpus_per_trial), "
-    "backtest (folds, window, refit, train_size, baselines), fit (test_fraction, output, experiment), ui (port)."
+    "backtest (folds, window, refit, train_size, baselines), fit (test_fraction, output, "
+    "experiment), ui (port)."
 )
 
 
