@@ -141,6 +141,49 @@ class BaseForecaster(abc.ABC):
         val = None if val_part is None else make_windows(self.scaler.transform(val_part), spec)
         return self._fit_windows(train, val, scaled_train)
 
+    @property
+    def fits_streams(self):
+        """Whether `fit_stream` works: a forecaster that validates trains batch by batch.
+
+        The baselines fit from arrays of every window in memory, so they do not.
+        """
+        return self.uses_validation
+
+    def fit_stream(self, source, val=None, *, shuffle_buffer=1_000_000):
+        """Fits on a series too large for memory, read chunk by chunk from a `Source`.
+
+        As `fit` on the same rows: the last `val_fraction` of the rows (led by `lookback`
+        rows of context) is held out unless `val` is given, and the scaler and the schema
+        come from the training rows alone, in one pass over them; predict, evaluate and
+        save work afterwards on frames as usual. That pass also reads the validation rows
+        once, to check them, so a bad row is a `DataError` before the first epoch. Each
+        epoch then reads the files again, shuffling the training windows within pieces of
+        `shuffle_buffer` rows (all of them when the part is shorter).
+
+        Args:
+            source: a `Source` from `forecaster.open_source` (the whole series, or with
+                `val` the training part, e.g. `split_stream(...).train`).
+            val: the validation part, a `Source` led by `lookback` rows of context; None:
+                hold out the last `val_fraction` of `source`.
+            shuffle_buffer: the rows of each piece whose windows are shuffled (see
+                `forecaster.stream_windows`); 0 keeps them in order.
+
+        Returns:
+            What the subclass's fitting returns (the Keras `History` for `Forecaster`).
+
+        Raises:
+            TypeError: this forecaster cannot fit on a stream (the baselines).
+            ValueError: `scaler="robust"`, which one pass cannot fit.
+            DataError: a row of the data is bad, or a part is shorter than one window.
+
+        Example:
+            >>> model = Forecaster(cell="gru", lookback=96, horizon=24, epochs=5)
+            >>> model.fit_stream(open_source("big/", chunk_rows=100_000))
+        """
+        from forecaster import streamfit  # the streaming pass, kept beside this module
+
+        return streamfit.fit_stream(self, source, val, shuffle_buffer)
+
     def _holdout(self, frame, val=None):
         """The training part and the validation part (None when `uses_validation` is off)."""
         rows_needed = self.data.lookback + self.data.horizon

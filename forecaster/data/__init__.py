@@ -7,13 +7,22 @@ The steps, in the order a pipeline takes them:
 >>> scaler = Scaler("standard").fit(parts.train)
 >>> scaled = parts.map(scaler.transform)
 >>> train = make_windows(scaled.train, WindowSpec(336, 96)).dataset(32, training=True)
+
+Series too large for memory take the same steps chunk by chunk (`forecaster.data.streaming`):
+
+>>> source = open_source("big/", chunk_rows=100_000)  # a CSV, or a folder of CSV/Parquet
+>>> parts = split_stream(source, 0.7, 0.1, 0.2, lookback=336)
+>>> scaler = stream_scaler(parts.train, "standard")
+>>> train = stream_windows(parts.train, WindowSpec(336, 96), scaler).dataset(32, training=True)
 """
 
 from forecaster.data.calendar import CALENDAR_FEATURES, calendar_features
 from forecaster.data.errors import DataError
 from forecaster.data.reading import read_csv
 from forecaster.data.scaling import Scaler
+from forecaster.data.sources import Source, open_source
 from forecaster.data.splitting import Split, split
+from forecaster.data.streaming import StreamWindows, split_stream, stream_scaler, stream_windows
 from forecaster.data.timestamps import MISSING_POLICIES
 from forecaster.data.windowing import Windows, WindowSpec, make_windows
 
@@ -22,11 +31,17 @@ __all__ = [
     "MISSING_POLICIES",
     "DataError",
     "Scaler",
+    "Source",
     "Split",
+    "StreamWindows",
     "WindowSpec",
     "Windows",
     "calendar_features",
     "make_windows",
+    "open_source",
     "read_csv",
     "split",
+    "split_stream",
+    "stream_scaler",
+    "stream_windows",
 ]

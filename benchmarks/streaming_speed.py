@@ -1,0 +1,143 @@
+"""Streaming a series too large for memory against reading it whole (not a test).
+
+Writes a random walk of `--rows` hourly rows and 8 columns once, as one CSV and as a folder
+of Parquet pieces, in a temporary folder; then, each in a fresh process, takes it from
+file to one epoch of training windows (lookback 96, horizon 24, stride 1, batch 256,
+shuffled) both ways:
+
+- memory: `read_csv`, `split`, `Scaler.fit`, `transform`, `make_windows`, `dataset`;
+- stream: `open_source` (100,000-row chunks), `split_stream`, `stream_scaler` (one pass
+  over the training rows), `stream_windows(...).dataset` with a 10,000-window buffer.
+
+Prints, per path, the seconds and rows/s of the preparation (reading, splitting, scaling),
+the seconds and windows/s of the epoch, and the peak resident memory of the process
+beyond what importing TensorFlow takes (Linux's ``ru_maxrss``).
+
+Run: python benchmarks/streaming_speed.py [--rows 5000000] [--folder DIR]
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+LOOKBACK, HORIZON, BATCH, CHUNK, BUFFER = 96, 24, 256, 100_000, 10_000
+COLUMNS = [f"x{i}" for i in range(8)]
+
+
+def _write(folder, rows):
+    """The series as `series.csv` and as `pieces/part-NNN.parquet` (500,000 rows each)."""
+    import numpy as np
+    import pandas as pd
+
+    csv = folder / "series.csv"
+    if csv.exists():
+        return
+    (folder / "pieces").mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2000-01-01")
+    piece = 500_000
+    for i, begin in enumerate(range(0, rows, piece)):
+        n = min(piece, rows - begin)
+        values = rng.normal(size=(n, len(COLUMNS))).cumsum(axis=0).round(4)
+        frame = pd.DataFrame(values, columns=COLUMNS)
+        frame.insert(
+            0, "date", pd.date_range(start + pd.Timedelta(hours=begin), periods=n, freq="h")
+        )
+        frame.to_parquet(folder / "pieces" / f"part-{i:03d}.parquet", index=False)
+        frame.to_csv(csv, mode="a", header=i == 0, index=False, date_format="%Y-%m-%d %H:%M:%S")
+
+
+def _rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _measure(path, source):
+    """Runs one path in this process and returns its figures."""
+    import tensorflow as tf
+
+    import forecaster as fc
+
+    tf.constant(0.0)  # TensorFlow's own start-up memory, before the data
+    base = _rss_mb()
+    spec = fc.WindowSpec(LOOKBACK, HORIZON)
+    start = time.perf_counter()
+    if path == "memory":
+        frame = fc.read_csv(source)
+        parts = fc.split(frame, 0.7, 0.1, 0.2, lookback=LOOKBACK)
+        scaler = fc.Scaler("standard").fit(parts.train)
+        windows = fc.make_windows(scaler.transform(parts.train), spec)
+        rows = len(frame)
+    else:
+        stream = fc.open_source(source, chunk_rows=CHUNK)
+        parts = fc.split_stream(stream, 0.7, 0.1, 0.2, lookback=LOOKBACK)
+        scaler = fc.stream_scaler(parts.train, "standard")
+        windows = fc.stream_windows(parts.train, spec, scaler, shuffle_buffer=BUFFER)
+        rows = len(stream)
+    prepared = time.perf_counter()
+    count = 0
+    for _, y in windows.dataset(BATCH, training=True, seed=0):
+        count += int(y.shape[0])
+    end = time.perf_counter()
+    return {
+        "rows": rows,
+        "prepare_s": prepared - start,
+        "epoch_s": end - prepared,
+        "windows": count,
+        "peak_mb": _rss_mb() - base,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--folder", help="where to write (and reuse) the data; default: a temp")
+    parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)  # path, source: internal
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(_measure(*args.measure)))
+        return
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(args.folder or temp)
+        folder.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        _write(folder, args.rows)
+        size = (folder / "series.csv").stat().st_size / 2**20
+        print(
+            f"data: {args.rows:,} rows x {len(COLUMNS)} columns, CSV {size:.0f} MiB "
+            f"({time.perf_counter() - start:.0f} s to write or find)"
+        )
+        print(
+            f"{'path':<16} {'prepare s':>9} {'rows/s':>10} {'epoch s':>8} {'windows/s':>10} "
+            f"{'peak MiB':>9}"
+        )
+        for path, source in (
+            ("memory", folder / "series.csv"),
+            ("stream", folder / "series.csv"),
+            ("stream parquet", folder / "pieces"),
+        ):
+            kind = path.split()[0]
+            result = subprocess.run(
+                [sys.executable, __file__, "--measure", kind, str(source)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            r = json.loads(result.stdout.strip().splitlines()[-1])
+            print(
+                f"{path:<16} {r['prepare_s']:>9.1f} {r['rows'] / r['prepare_s']:>10,.0f} "
+                f"{r['epoch_s']:>8.1f} {r['windows'] / r['epoch_s']:>10,.0f} "
+                f"{r['peak_mb']:>9,.0f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

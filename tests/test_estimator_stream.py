@@ -1,0 +1,118 @@
+"""`fit_stream`: a forecaster fitted on a chunked source is the one fitted in memory."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import forecaster as fc
+from tests.assertions import raises_exactly
+
+ROWS = 300
+
+
+@pytest.fixture(scope="module")
+def path(tmp_path_factory):
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(rng.normal(size=(ROWS, 3)).cumsum(axis=0), columns=["a", "b", "c"])
+    frame.insert(0, "date", pd.date_range("2022-01-01", periods=ROWS, freq="h"))
+    path = tmp_path_factory.mktemp("stream") / "series.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _model(**options):
+    return fc.Forecaster(
+        "gru",
+        lookback=16,
+        horizon=4,
+        targets=["a"],
+        calendar=["hour"],
+        units=8,
+        epochs=1,
+        batch_size=16,
+        seed=5,
+        verbose=0,
+        **options,
+    )
+
+
+def _assert_same_fit(streamed, fitted, frame):
+    for got, want in zip(streamed.model.get_weights(), fitted.model.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert streamed.schema.keys() == fitted.schema.keys()
+    for key, value in fitted.schema.items():
+        if "mase" in key:
+            np.testing.assert_allclose(streamed.schema[key], value, rtol=1e-10)
+        else:
+            assert streamed.schema[key] == value, key
+    pd.testing.assert_frame_equal(streamed.predict(frame), fitted.predict(frame), rtol=1e-5)
+
+
+@pytest.fixture
+def unshuffled(monkeypatch):
+    """In-memory training windows in order, as a stream's with shuffle_buffer=0.
+
+    The two shuffles differ (all windows at once in memory, pieces of rows in a stream),
+    so the same batches in the same order is what can be compared.
+    """
+    dataset = fc.Windows.dataset
+
+    def in_order(self, batch_size=32, *, training=False, seed=None):
+        return dataset(self, batch_size)
+
+    monkeypatch.setattr(fc.Windows, "dataset", in_order)
+
+
+@pytest.mark.usefixtures("unshuffled")
+def test_fit_stream_trains_the_model_fit_trains(path, tmp_path):
+    frame = fc.read_csv(path)
+    fitted = _model()
+    fitted.fit(frame)
+    streamed = _model()
+    history = streamed.fit_stream(fc.open_source(path, chunk_rows=37), shuffle_buffer=0)
+    assert history.history["loss"] == pytest.approx(fitted.model.history.history["loss"])
+    _assert_same_fit(streamed, fitted, frame)
+    streamed.save(tmp_path / "model")
+    loaded = fc.Forecaster.load(tmp_path / "model")
+    pd.testing.assert_frame_equal(loaded.predict(frame), streamed.predict(frame))
+    assert loaded.evaluate(frame) == streamed.evaluate(frame)
+
+
+@pytest.mark.usefixtures("unshuffled")
+def test_fit_stream_with_a_given_validation_part(path):
+    frame = fc.read_csv(path)
+    parts = fc.split(frame, 0.6, 0.2, 0.2, lookback=16)
+    fitted = _model(scaler="minmax")
+    fitted.fit(parts.train, val=parts.val)
+    streams = fc.split_stream(fc.open_source(path, chunk_rows=23), 0.6, 0.2, 0.2, lookback=16)
+    streamed = _model(scaler="minmax")
+    streamed.fit_stream(streams.train, val=streams.val, shuffle_buffer=0)
+    _assert_same_fit(streamed, fitted, parts.train)
+
+
+def test_shuffled_training_and_what_cannot_fit_on_a_stream(path):
+    source = fc.open_source(path)
+    with raises_exactly(
+        TypeError,
+        "NaiveForecaster fits from every window in memory and cannot fit on a stream; use "
+        "fit(read_csv(...)), or a Forecaster",
+    ):
+        fc.NaiveForecaster(lookback=16, horizon=4).fit_stream(source)
+    with raises_exactly(
+        ValueError,
+        "scaler='robust' needs the median and quartiles of the training part, which one pass "
+        "over a stream cannot give; use 'standard', 'minmax' or 'none', or fit "
+        "Scaler('robust') on a frame from read_csv",
+    ):
+        _model(scaler="robust").fit_stream(source)
+    history = _model().fit_stream(source, shuffle_buffer=50)  # shuffled pieces
+    assert np.isfinite(history.history["loss"]).all()
+    with raises_exactly(
+        TypeError, "source must be a Source from forecaster.open_source, got DataFrame"
+    ):
+        _model().fit_stream(fc.read_csv(path))
+    with raises_exactly(
+        fc.DataError,
+        "the validation part has 19 rows, fewer than lookback + horizon = 20 needed for one window",
+    ):
+        _model(val_fraction=0.01).fit_stream(source)
