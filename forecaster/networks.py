@@ -128,12 +128,13 @@ class Shapes:
 def recurrent(cell, return_sequences, return_state=False, bidirectional=False, name=None):
     """The one place a cell becomes a sequence layer, so every network shares the same path.
 
-    The layer is `keras.layers.RNN`. `forecaster.cells.FastRNN` (a fused, XLA-compiled loop
-    with a hand-written backward pass) gives the same numbers, but measured on a quiet
-    2-core CPU it trained no faster overall (LSTM 1.14 vs 1.01 of Keras's time, GRU at batch
-    256 1.18 vs 0.77) and predicted up to 2.7x slower, so it is not the default (issue 6).
+    The layer is `forecaster.cells.FastRNN`, which runs each cell through its fastest loop
+    that computes the cell's equations exactly (TensorFlow's fused LSTM kernel for the
+    LSTM, an XLA-compiled loop with a hand-written backward pass for the others in
+    training) and falls back to `keras.layers.RNN`'s own loop wherever it would not be
+    exact (layer norm, other activations, masks); see its docstring and issue 6.
     """
-    layer = keras.layers.RNN(
+    layer = cells.FastRNN(
         cell, return_sequences=return_sequences, return_state=return_state, name=name
     )
     if bidirectional:

@@ -1,7 +1,10 @@
+import unittest.mock
+
 import keras
 import numpy as np
 import pytest
 
+from forecaster import cells
 from forecaster.networks import NetworkConfig, Shapes, build_network
 from tests.assertions import raises_exactly
 
@@ -112,13 +115,41 @@ def test_recursive_model_is_one_step():
         build_network(NetworkConfig(architecture="recursive"), shapes_for("direct"))
 
 
-def test_networks_run_keras_rnn_loop():
-    """FastRNN measured no faster overall on CPU (issue 6), so networks use keras.layers.RNN."""
-    config = NetworkConfig(cell="cifg", architecture="seq2seq", layers=2, units=4)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_networks_run_the_fast_sequence_layer(bidirectional):
+    """Every recurrent layer is FastRNN, the default path of issue 6, bidirectional too."""
+    config = NetworkConfig(
+        cell="cifg", architecture="seq2seq", layers=2, units=4, bidirectional=bidirectional
+    )
     model = build_network(config, Shapes(6, 3, 2, 1, known=2))
-    recurrent = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.RNN)]
-    assert len(recurrent) == 4  # two encoder and two decoder layers
-    assert all(type(lyr) is keras.layers.RNN for lyr in recurrent)
+    recurrent = []
+    for lyr in model.layers:
+        if isinstance(lyr, keras.layers.Bidirectional):
+            recurrent += [lyr.forward_layer, lyr.backward_layer]
+        elif isinstance(lyr, keras.layers.RNN):
+            recurrent.append(lyr)
+    assert len(recurrent) == (6 if bidirectional else 4)  # encoder (x2 if bi) and decoder
+    assert all(type(lyr) is cells.FastRNN for lyr in recurrent)
+    assert all(lyr.loop_for(training=True) == "fused" for lyr in recurrent)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "cifg"])
+def test_networks_train_like_keras_rnn_loop(cell):
+    """One training step through FastRNN gives the weights keras.layers.RNN(cell) gives."""
+    shapes = Shapes(LOOKBACK, HORIZON, inputs=3, targets=2, known=2)
+    config = NetworkConfig(cell=cell, architecture="seq2seq", units=6)
+    x, y = batch(shapes), np.random.default_rng(1).standard_normal((4, HORIZON, 2))
+    trained = []
+    for layer_class in (cells.FastRNN, keras.layers.RNN):
+        keras.utils.set_random_seed(0)
+        with unittest.mock.patch.object(cells, "FastRNN", layer_class):
+            model = build_network(config, shapes)
+        model.compile(keras.optimizers.Adam(0.01), "mse")
+        model.train_on_batch(x, y)
+        trained.append(model.get_weights())
+    assert type(model.get_layer("encoder_0")) is keras.layers.RNN  # the patch took hold
+    for fast, slow in zip(*trained, strict=True):
+        np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-5)
 
 
 SEGMENT = Shapes(lookback=12, horizon=8, inputs=3, targets=3)

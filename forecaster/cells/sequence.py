@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from forecaster.cells import fused
+from forecaster.cells import block, fused
 from forecaster.cells.cifg import CIFGCell
 from forecaster.cells.gru import GRUCell
 from forecaster.cells.lstm import LSTMCell
@@ -12,24 +12,34 @@ from forecaster.cells.simple_rnn import SimpleRNNCell
 
 FAST_CELLS = (SimpleRNNCell, LSTMCell, GRUCell, CIFGCell)
 FAST_DTYPES = ("float32", "float64")
+BLOCK_DTYPES = ("float32",)
 
 
 @keras.saving.register_keras_serializable(package="forecaster")
 class FastRNN(keras.layers.RNN):
-    """`keras.layers.RNN` that runs the project's cells through a fused, compiled loop.
+    """`keras.layers.RNN` that runs the project's cells through fused loops where they are exact.
 
     Takes the same arguments, gives the same outputs and gradients (to float rounding),
     and saves the same weights as `keras.layers.RNN(cell)`: the cell keeps its weights,
     regularizers, constraints and dropout masks, and only the loop over time changes.
-    The input projection `x W` is one matmul over all steps, and the recurrence runs in
-    `forecaster.cells.fused` with a hand-written backward pass (see there).
 
-    The fused loop is taken where it computes exactly the cell's equations: a
-    `SimpleRNNCell`, `LSTMCell`, `GRUCell` or `CIFGCell` (not a subclass) with tanh
-    activation, sigmoid gates, no layer norm, float32 or float64, and no mask.
-    Anywhere else the layer runs `keras.layers.RNN`'s own loop over the cell;
-    `fallback_reason` says why. Works inside `keras.layers.Bidirectional`, with
-    `return_sequences`, `return_state`, `initial_state`, `go_backwards` and `stateful`.
+    Two fused loops, both computing exactly the cell's equations:
+
+    - an `LSTMCell` in float32 runs TensorFlow's `BlockLSTMV2` kernel forward and
+      `BlockLSTMGradV2` backward (`forecaster.cells.block`), in training and inference,
+      except in training with recurrent dropout (the kernel has no place for its mask);
+      the layer then sets `supports_jit = False`, as `keras.layers.LSTM` does for cuDNN;
+    - every other case in training runs `forecaster.cells.fused`: the input projection
+      `x W` as one matmul over all steps, an XLA-compiled recurrence and a hand-written
+      backward pass. In inference these cells run Keras's own loop, which predicts faster
+      than the fused loop (it saves no gate activations).
+
+    The fused loops are taken only for a `SimpleRNNCell`, `LSTMCell`, `GRUCell` or
+    `CIFGCell` (not a subclass) with tanh activation, sigmoid gates, no layer norm,
+    float32 or float64, and no mask; anywhere else the layer runs `keras.layers.RNN`'s own
+    loop over the cell, and `fallback_reason` says why. Works inside
+    `keras.layers.Bidirectional`, with `return_sequences`, `return_state`,
+    `initial_state`, `go_backwards` and `stateful`.
 
     Args:
         cell: a recurrent cell (any cell `keras.layers.RNN` accepts).
@@ -41,6 +51,33 @@ class FastRNN(keras.layers.RNN):
         >>> layer(np.zeros((8, 24, 3))).shape
         (8, 24, 32)
     """
+
+    def __init__(self, cell, **kwargs):
+        super().__init__(cell, **kwargs)
+        if self.fallback_reason() is None and self._block_cell():
+            self.supports_jit = False  # BlockLSTMV2 has no XLA kernel
+
+    def _block_cell(self):
+        """Whether the cell can run `BlockLSTMV2` (with no recurrent dropout in training)."""
+        cell = self.cell
+        return type(cell) is LSTMCell and cell.compute_dtype in BLOCK_DTYPES
+
+    def loop_for(self, mask=None, training=False):
+        """Names the loop a call runs: "block", "fused" or "keras".
+
+        Args:
+            mask: the mask the layer is called with, `(batch, time)`, or None.
+            training: whether the call is in training.
+
+        Returns:
+            "block" (`forecaster.cells.block`), "fused" (`forecaster.cells.fused`) or
+            "keras" (`keras.layers.RNN`'s loop over the cell).
+        """
+        if self.fallback_reason(mask) is not None:
+            return "keras"
+        if self._block_cell() and not (training and self.cell.recurrent_dropout > 0):
+            return "block"
+        return "fused" if training else "keras"
 
     def fallback_reason(self, mask=None):
         """Says why this layer runs Keras's step-by-step loop, or returns None if it does not.
@@ -77,7 +114,8 @@ class FastRNN(keras.layers.RNN):
             `(last_output, outputs, states)` as `keras.layers.RNN.inner_loop` does:
             `(batch, units)`, `(batch, time, units)` and the list of final states.
         """
-        if self.fallback_reason(mask) is not None:
+        loop = self.loop_for(mask, training)
+        if loop == "keras":
             return super().inner_loop(sequences, initial_state, mask, training)
         cell = self.cell
         dtype = cell.compute_dtype
@@ -91,9 +129,25 @@ class FastRNN(keras.layers.RNN):
         mask_h = None
         if training and cell.recurrent_dropout > 0:
             mask_h = cell.get_recurrent_dropout_mask(initial_state[0])
-        hs, states = self._fused(x, [ops.cast(s, dtype) for s in initial_state], mask_h)
+        states = [ops.cast(s, dtype) for s in initial_state]
+        if loop == "block":
+            hs, states = self._block(x, states)
+        else:
+            hs, states = self._fused(x, states, mask_h)
         hs = tf.transpose(hs, (1, 0, 2))  # (T, B, H) -> (B, T, H)
         return hs[:, -1], hs, states
+
+    def _block(self, x, states):
+        """The LSTM over `x (B, T, F)` in `BlockLSTMV2`; returns `(T, B, H)` and final states."""
+        cell = self.cell
+        weights = [cell.kernel, cell.recurrent_kernel, cell.bias if cell.use_bias else None]
+        peephole = cell.peephole_kernel if cell.peephole else None
+        kernel, recurrent_kernel, bias, peephole = [
+            None if w is None else ops.cast(w, cell.compute_dtype) for w in [*weights, peephole]
+        ]
+        x_time = tf.transpose(x, (1, 0, 2))  # (B, T, F) -> (T, B, F)
+        hs, cs = block.lstm(x_time, kernel, recurrent_kernel, bias, *states, peephole)
+        return hs, [hs[-1], cs[-1]]
 
     def _fused(self, x, states, mask_h):
         """The recurrence over `x (B, T, F)`; returns `(T, B, H)` outputs and final states."""

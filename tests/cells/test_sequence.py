@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from forecaster import cells
-from forecaster.cells import FastRNN, fused
+from forecaster.cells import FastRNN, block, fused
 from tests.cells.test_base import LSTM_LIKE, numeric_gradient
 from tests.cells.util import CASES, make, randomize, reference, sequence, weights_of
 
@@ -218,12 +218,17 @@ def test_masked_sequences_fall_back_and_match_rnn(monkeypatch):
     assert not calls
 
 
-@pytest.mark.parametrize("case", ["rnn", "lstm"])
+# The function each cell's training loop runs, by case.
+TRAINING_LOOP = {"rnn": "fused.rnn", "lstm": "block.lstm", "gru": "fused.gru", "cifg": "fused.lstm"}
+
+
+@pytest.mark.parametrize("case", list(TRAINING_LOOP))
 def test_fused_loop_is_taken_inside_a_compiled_training_step(case, monkeypatch):
-    name = "lstm" if case in LSTM_LIKE else case
+    module, name = TRAINING_LOOP[case].split(".")
+    module = {"fused": fused, "block": block}[module]
     calls = []
-    original = getattr(fused, name)
-    monkeypatch.setattr(fused, name, lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: calls.append(1) or original(*a, **k))
     model = keras.Sequential(
         [keras.Input((7, 5)), FastRNN(make(case, dropout=0.2)), keras.layers.Dense(1)]
     )
@@ -234,3 +239,63 @@ def test_fused_loop_is_taken_inside_a_compiled_training_step(case, monkeypatch):
         model.train_on_batch(x, y)
     assert calls
     assert model.evaluate(x, y, verbose=0) < before
+
+
+@pytest.mark.parametrize(
+    ("case", "options", "training", "loop"),
+    [
+        ("lstm", {}, True, "block"),
+        ("lstm", {}, False, "block"),
+        ("lstm", {"peephole": True, "dropout": 0.3}, True, "block"),
+        ("lstm", {"recurrent_dropout": 0.3}, True, "fused"),
+        ("lstm", {"recurrent_dropout": 0.3}, False, "block"),
+        ("lstm", {"dtype": "float64"}, True, "fused"),
+        ("lstm", {"dtype": "float64"}, False, "keras"),
+        ("lstm", {"layer_norm": True}, True, "keras"),
+        ("cifg", {}, True, "fused"),
+        ("cifg", {}, False, "keras"),
+        ("gru", {}, True, "fused"),
+        ("rnn", {}, False, "keras"),
+    ],
+)
+def test_each_call_runs_its_fastest_exact_loop(case, options, training, loop):
+    assert FastRNN(make(case, **options)).loop_for(training=training) == loop
+
+
+def test_the_block_loop_keeps_the_model_off_xla(recwarn):
+    """BlockLSTMV2 has no XLA kernel: Keras turns jit_compile off, as for its cuDNN LSTM."""
+    layers = {case: FastRNN(make(case)) for case in ("lstm", "cifg")}
+    assert not layers["lstm"].supports_jit
+    assert layers["cifg"].supports_jit
+    model = keras.Sequential([keras.Input((7, 5)), layers["lstm"], keras.layers.Dense(1)])
+    with pytest.warns(UserWarning, match="Proceeding with `jit_compile=False`"):
+        model.compile("sgd", "mse", jit_compile=True)
+    assert model.jit_compile is False
+    model.train_on_batch(sequence(), np.ones((3, 1), "float32"))
+
+
+KERAS_LAYERS = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+@pytest.mark.parametrize("case", list(KERAS_LAYERS))
+def test_training_matches_keras_layers_with_copied_weights(case):
+    """Outputs, states and every gradient in training against Keras's own layer."""
+    x = tf.constant(sequence())
+    keras_layer = getattr(keras.layers, KERAS_LAYERS[case])(
+        4, return_sequences=True, return_state=True
+    )
+    keras_layer(x)
+    randomize(keras_layer)
+    ours = FastRNN(make(case), return_sequences=True, return_state=True)
+    ours(x)
+    ours.set_weights(keras_layer.get_weights())
+    assert ours.loop_for(training=True) != "keras"
+    probe = np.random.default_rng(3).standard_normal((3, 7, 4)).astype("float32")
+    results = []
+    for layer in (ours, keras_layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs, *states = layer(x, training=True)
+            loss = tf.reduce_sum(outputs * probe) + sum(tf.reduce_sum(s * s) for s in states)
+        results.append([outputs, *states, *tape.gradient(loss, [x, *layer.trainable_weights])])
+    assert_all_close(results[0], results[1])
