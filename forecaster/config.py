@@ -15,6 +15,7 @@ from forecaster.data.scaling import SCALERS
 
 # The strategies `TrainConfig.distribute` names (forecaster.distribute makes them).
 DISTRIBUTE = ("mirrored", "multiworker")
+LOSSES = ("mse", "mae")
 
 
 def _positive_int(name, value):
@@ -90,6 +91,9 @@ class TrainConfig:
         batch_size: windows per step.
         learning_rate: Adam's initial learning rate.
         clipnorm: gradients are clipped to this global norm.
+        loss: the training loss on the scaled values, "mse" or "mae" (SegRNN and PatchTST
+            train on MAE-like losses for the long-horizon benchmark); validation, early
+            stopping and the learning-rate schedule follow the same loss.
         patience: epochs without a better validation loss before stopping (the best
             weights are restored).
         lr_patience: epochs without improvement before the learning rate is halved.
@@ -107,6 +111,7 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     clipnorm: float = 1.0
+    loss: str = "mse"
     patience: int = 5
     lr_patience: int = 3
     seed: int = 0
@@ -126,6 +131,8 @@ class TrainConfig:
             raise ValueError(f"verbose must be 0, 1 or 2, got {self.verbose!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss={self.loss!r} is not known; pass one of {LOSSES}")
         if self.distribute is not None and self.distribute not in DISTRIBUTE:
             raise ValueError(
                 f"distribute={self.distribute!r} is not known; pass None, "

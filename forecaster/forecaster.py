@@ -30,10 +30,11 @@ class Forecaster(BaseForecaster):
     calendar, scaler, val_fraction, stride, season), `forecaster.networks.NetworkConfig`
     (cell, architecture, units, layers, bidirectional, residual, dropout,
     recurrent_dropout, layer_norm, peephole) and `forecaster.config.TrainConfig` (epochs,
-    batch_size, learning_rate, clipnorm, patience, lr_patience, seed, verbose,
+    batch_size, learning_rate, clipnorm, loss, patience, lr_patience, seed, verbose,
     checkpoint_dir, distribute). An unknown keyword is refused.
 
-    Training uses Adam with gradient clipping on the MSE of the scaled values, early
+    Training uses Adam with gradient clipping on the MSE (or `loss="mae"`) of the scaled
+    values, early
     stopping on the validation loss that restores the best weights, ReduceLROnPlateau
     and TerminateOnNaN; a run on the CPU with the same seed is reproducible.
 
@@ -178,7 +179,7 @@ class Forecaster(BaseForecaster):
         config = self.train
         model.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
-            loss="mse",
+            loss=config.loss,
         )
         return model
 

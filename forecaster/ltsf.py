@@ -182,6 +182,7 @@ class BenchmarkConfig:
         normalization: "last" or "revin", per window.
         batch_size: windows per step (each window is `channels` series).
         learning_rate: Adam's initial learning rate.
+        loss: the training loss, "mae" (SegRNN's choice) or "mse"; scores are both ways.
         patience: epochs without a better validation loss before stopping.
         seed: seeds the weights and the shuffling.
         verbose: Keras's training log: 0 none, 2 a line per epoch.
@@ -199,6 +200,7 @@ class BenchmarkConfig:
     normalization: str = "last"
     batch_size: int = 256
     learning_rate: float = 1e-3
+    loss: str = "mae"
     patience: int = 10
     seed: int = 0
     verbose: int = 2
@@ -238,6 +240,7 @@ class BenchmarkConfig:
             epochs=self.epochs or quick.get("epochs", 30),
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
+            loss=self.loss,
             patience=self.patience,
             seed=self.seed,
             verbose=self.verbose,

@@ -39,6 +39,9 @@ def main():
     parser.add_argument("--normalization", choices=("last", "revin"), default="last")
     parser.add_argument("--batch-size", type=int, default=256, help="(256)")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="(0.001)")
+    parser.add_argument(
+        "--loss", choices=("mse", "mae"), default="mae", help="training loss (mae, as SegRNN)"
+    )
     parser.add_argument("--patience", type=int, default=10, help="early stopping (10)")
     parser.add_argument("--seed", type=int, default=0, help="(0)")
     parser.add_argument("--experiment", default="ltsf", help="the MLflow experiment (ltsf)")

@@ -49,6 +49,20 @@ def test_learns_to_beat_the_naive_forecast_on_etth1_ot(etth1):
     assert model.evaluate(parts.val)["mae"] < 0.95 * naive.evaluate(parts.val)["mae"]
 
 
+def test_the_loss_option_trains_and_validates_on_mae(etth1):
+    parts = fc.split(etth1.iloc[:1200], 800, 400, 0, lookback=24)
+    model = fc.Forecaster(
+        cell="gru", lookback=24, horizon=6, targets=["OT"], units=8, loss="mae", verbose=0
+    )
+    history = model.fit(parts.train, val=parts.val, epochs=2)
+    x, y = fc.make_windows(model.scaler.transform(parts.val), model._spec()).numpy()
+    forecast = model.model.predict(x, verbose=0)
+    # The best epoch's weights are restored: its validation loss is their scaled MAE.
+    best = min(history.history["val_loss"])
+    assert best == pytest.approx(np.mean(np.abs(forecast - y)), rel=1e-4)
+    assert best != pytest.approx(np.mean((forecast - y) ** 2), rel=1e-2)
+
+
 def test_forecast_continues_the_index_in_original_units(fitted, etth1):
     history = etth1.iloc[:2000]
     forecast = fitted.predict(history)
@@ -240,6 +254,7 @@ def test_unknown_constructor_option_lists_the_known_ones():
             "('hour', 'day_of_week', 'day_of_year', 'month')",
         ),
         ({"learning_rate": 0}, ValueError, "learning_rate must be a positive number, got 0"),
+        ({"loss": "mape"}, ValueError, "loss='mape' is not known; pass one of ('mse', 'mae')"),
         (
             {"architecture": "recursive", "targets": ["OT"]},
             ValueError,
