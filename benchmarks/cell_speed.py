@@ -3,10 +3,14 @@
 Each model is Input(timesteps, features) -> recurrent layer(units) -> Dense(horizon), trained
 with Adam on MSE through `Model.train_on_batch`, the same Keras training step a user gets
 (default compile options, so no XLA for the training step on a CPU-only machine). "ours" is
-`forecaster.cells.FastRNN(cell)`, the layer every network uses (`--slow` adds
-`keras.layers.RNN(cell)`, the step-by-step loop, as "rnn(cell)"). The models of one size are
-timed in turns, round-robin, so that the machine's noise falls on all of them alike; every
-step is timed on its own and the median over all timed steps is reported. Ratios are ours /
+the layer `forecaster.networks.recurrent` makes, the one every network uses:
+`forecaster.cells.FastRNN(cell)`, which trains the LSTM through TensorFlow's fused
+BlockLSTMV2 kernel and the other cells through an XLA-compiled loop (`--slow` adds
+`keras.layers.RNN(cell)`, Keras's step-by-step loop over the same cell, as "rnn(cell)",
+and Keras's layers with the whole training step under XLA, `jit_compile=True`, as
+"keras-xla"). The models of one size are timed in turns, round-robin, a few steps each, so
+that the machine's noise falls on all of them alike; every step is timed on its own and the
+median over all timed steps is reported, with the load average before and after. Ratios are ours /
 Keras's for the same kind of layer in this run (LSTM and CIFG against keras.layers.LSTM, GRU
 against keras.layers.GRU, the tanh RNN against keras.layers.SimpleRNN).
 
@@ -30,30 +34,32 @@ import numpy as np
 import tensorflow as tf
 
 import forecaster
-from forecaster.cells import FastRNN
+from forecaster.networks import recurrent
 
 BASELINE = {"rnn": "SimpleRNN", "lstm": "LSTM", "cifg": "LSTM", "gru": "GRU"}
 
 
-def build(layer, args):
+def build(layer, args, jit_compile="auto"):
     model = keras.Sequential(
         [keras.Input((args.timesteps, args.features)), layer, keras.layers.Dense(args.horizon)]
     )
-    model.compile(keras.optimizers.Adam(1e-3), "mse")
+    model.compile(keras.optimizers.Adam(1e-3), "mse", jit_compile=jit_compile)
     return model
 
 
 def models(args):
-    """Our cells in FastRNN (and, with --slow, in keras.layers.RNN) and Keras's layers."""
+    """Our cells as the networks run them, Keras's layers, and with --slow the alternatives."""
     built = {}
     for name in args.cells:
-        built[f"ours:{name}"] = build(FastRNN(forecaster.cells.get(name)(args.units)), args)
+        cell = forecaster.cells.get(name)
+        built[f"ours:{name}"] = build(recurrent(cell(args.units), return_sequences=False), args)
         if args.slow:
-            built[f"rnn(cell):{name}"] = build(
-                keras.layers.RNN(forecaster.cells.get(name)(args.units)), args
-            )
+            built[f"rnn(cell):{name}"] = build(keras.layers.RNN(cell(args.units)), args)
     for keras_name in sorted({BASELINE[name] for name in args.cells}):
-        built[f"keras:{keras_name}"] = build(getattr(keras.layers, keras_name)(args.units), args)
+        layer = getattr(keras.layers, keras_name)
+        built[f"keras:{keras_name}"] = build(layer(args.units), args)
+        if args.slow:
+            built[f"keras-xla:{keras_name}"] = build(layer(args.units), args, jit_compile=True)
     return built
 
 
@@ -112,7 +118,8 @@ def run_size(args):
     rows = []
     for key, model in built.items():
         kind, name = key.split(":")
-        ratio = "" if kind == "keras" else f"{train[key] / train['keras:' + BASELINE[name]]:.2f}"
+        baseline = name if kind.startswith("keras") else BASELINE[name]
+        ratio = "" if kind == "keras" else f"{train[key] / train['keras:' + baseline]:.2f}"
         rows.append((key, model.count_params(), 1e3 * train[key], ratio, infer[key]))
     keras.backend.clear_session()
     return rows
@@ -124,22 +131,27 @@ def main():
     parser.add_argument("--features", type=int, default=7)
     parser.add_argument("--horizon", type=int, default=24)
     parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru", "cifg"])
-    parser.add_argument("--slow", action="store_true", help="also time keras.layers.RNN(cell)")
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per turn")
-    parser.add_argument("--repeats", type=int, default=5, help="round-robin turns")
+    parser.add_argument(
+        "--slow",
+        action="store_true",
+        help="also time keras.layers.RNN(cell) and Keras's layers under jit_compile=True",
+    )
+    parser.add_argument("--steps", type=int, default=2, help="timed steps per turn")
+    parser.add_argument("--repeats", type=int, default=20, help="round-robin turns")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per model")
     parser.add_argument("--predict-windows", type=int, default=2048)
     parser.add_argument("--predict-batch", type=int, default=256)
     args = parser.parse_args()
 
     print(describe_machine())
+    print("load average (1, 5, 15 min) at the start: " + ", ".join(map(str, os.getloadavg())))
     print(
         f"{args.features} features, Dense({args.horizon}), Adam; median of "
         f"{args.repeats * args.steps} timed train steps per model, interleaved; predict "
         f"{args.predict_windows} windows in batches of {args.predict_batch}\n"
     )
     header = (
-        f"{'size (BxTxH)':<13}{'model':<16}{'params':>8}{'train ms/step':>15}{'vs keras':>10}"
+        f"{'size (BxTxH)':<13}{'model':<20}{'params':>8}{'train ms/step':>15}{'vs keras':>10}"
         f"{'predict win/s':>15}"
     )
     print(header)
@@ -147,7 +159,8 @@ def main():
     for size in args.sizes:
         args.batch, args.timesteps, args.units = (int(v) for v in size.split("x"))
         for key, params, ms, ratio, rate in run_size(args):
-            print(f"{size:<13}{key:<16}{params:>8}{ms:>15.1f}{ratio:>10}{rate:>15.0f}")
+            print(f"{size:<13}{key:<20}{params:>8}{ms:>15.1f}{ratio:>10}{rate:>15.0f}")
+    print("\nload average (1, 5, 15 min) at the end: " + ", ".join(map(str, os.getloadavg())))
 
 
 if __name__ == "__main__":

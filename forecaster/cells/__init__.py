@@ -2,8 +2,9 @@
 
 Each cell works inside `keras.layers.RNN`, `keras.layers.Bidirectional` and
 `keras.layers.StackedRNNCells`, and is registered for Keras serialization under the
-package name "forecaster". `FastRNN` is `keras.layers.RNN` with a fused, compiled loop for
-these cells, taken wherever it is exact.
+package name "forecaster". `FastRNN` is `keras.layers.RNN` with fused loops for these cells
+(TensorFlow's BlockLSTMV2 kernel for the LSTM, an XLA-compiled loop for the others in
+training), taken wherever they are exact; every network runs its cells through it.
 """
 
 from forecaster.cells.base import RecurrentCell
