@@ -61,6 +61,7 @@ class Baseline(BaseForecaster):
     """
 
     uses_validation = False  # nothing to stop early: fit on every row given
+    fits_streams = False  # they fit from arrays of every window in memory
 
     def __init__(self, *, lookback, horizon, **options):
         super().__init__(DataConfig(lookback=lookback, horizon=horizon, **options))

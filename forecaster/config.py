@@ -89,6 +89,8 @@ class TrainConfig:
     Attributes:
         epochs: the most epochs; early stopping may end sooner.
         batch_size: windows per step.
+        shuffle: shuffle the training windows anew every epoch (seeded); False feeds them
+            in time order.
         learning_rate: Adam's initial learning rate.
         clipnorm: gradients are clipped to this global norm.
         loss: the training loss on the scaled values, "mse" or "mae" (SegRNN and PatchTST
@@ -109,6 +111,7 @@ class TrainConfig:
 
     epochs: int = 30
     batch_size: int = 32
+    shuffle: bool = True
     learning_rate: float = 1e-3
     clipnorm: float = 1.0
     loss: str = "mse"
@@ -131,6 +134,8 @@ class TrainConfig:
             raise ValueError(f"verbose must be 0, 1 or 2, got {self.verbose!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        if not isinstance(self.shuffle, bool):
+            raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss={self.loss!r} is not known; pass one of {LOSSES}")
         if self.distribute is not None and self.distribute not in DISTRIBUTE:

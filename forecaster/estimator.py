@@ -53,6 +53,7 @@ class BaseForecaster(abc.ABC):
     """
 
     uses_validation = True  # whether fit holds out the last val_fraction of the rows
+    fits_streams = False  # whether fit_stream works: training batch by batch from a dataset
 
     def __init__(self, data):
         self.data = data
@@ -140,14 +141,6 @@ class BaseForecaster(abc.ABC):
         train = make_windows(scaled_train, spec)
         val = None if val_part is None else make_windows(self.scaler.transform(val_part), spec)
         return self._fit_windows(train, val, scaled_train)
-
-    @property
-    def fits_streams(self):
-        """Whether `fit_stream` works: a forecaster that validates trains batch by batch.
-
-        The baselines fit from arrays of every window in memory, so they do not.
-        """
-        return self.uses_validation
 
     def fit_stream(self, source, val=None, *, shuffle_buffer=1_000_000):
         """Fits on a series too large for memory, read chunk by chunk from a `Source`.

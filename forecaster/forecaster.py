@@ -6,6 +6,7 @@
 >>> forecast = model.predict(frame)  # the 24 timestamps after frame's end, original units
 """
 
+import contextlib
 import dataclasses
 import os
 
@@ -30,7 +31,7 @@ class Forecaster(BaseForecaster):
     calendar, scaler, val_fraction, stride, season), `forecaster.networks.NetworkConfig`
     (cell, architecture, units, layers, bidirectional, residual, dropout,
     recurrent_dropout, layer_norm, peephole) and `forecaster.config.TrainConfig` (epochs,
-    batch_size, learning_rate, clipnorm, loss, patience, lr_patience, seed, verbose,
+    batch_size, shuffle, learning_rate, clipnorm, loss, patience, lr_patience, seed, verbose,
     checkpoint_dir, distribute). An unknown keyword is refused.
 
     Training uses Adam with gradient clipping on the MSE (or `loss="mae"`) of the scaled
@@ -57,6 +58,8 @@ class Forecaster(BaseForecaster):
         >>> model.fit(frame, epochs=50, verbose=0)
         >>> model.evaluate(parts.test)["mase"]
     """
+
+    fits_streams = True  # trains batch by batch from StreamWindows.dataset
 
     def __init__(self, cell="lstm", *, lookback, horizon, **options):
         options = {"cell": cell, "lookback": lookback, "horizon": horizon, **options}
@@ -107,6 +110,30 @@ class Forecaster(BaseForecaster):
         Raises:
             TrainingError: the loss became NaN or infinite.
         """
+        with self._fitting(callbacks, train_options):
+            return super().fit(frame, val=val)
+
+    def fit_stream(
+        self, source, callbacks=(), val=None, *, shuffle_buffer=1_000_000, **train_options
+    ):
+        """Fits on a `Source` read chunk by chunk (see `BaseForecaster.fit_stream`).
+
+        Args:
+            source: a `forecaster.Source` (`forecaster.open_source`).
+            callbacks: extra Keras callbacks, as for `fit`.
+            val: a fixed validation `Source`; None: hold out the last `val_fraction`.
+            shuffle_buffer: rows per shuffled piece of the training part.
+            **train_options: fields of `TrainConfig` to change before fitting, as for `fit`.
+
+        Returns:
+            The Keras `History`.
+        """
+        with self._fitting(callbacks, train_options):
+            return super().fit_stream(source, val, shuffle_buffer=shuffle_buffer)
+
+    @contextlib.contextmanager
+    def _fitting(self, callbacks, train_options):
+        """Applies one fit's `TrainConfig` overrides and extra callbacks around it."""
         if train_options:
             if "distribute" in train_options:
                 train_options, self.strategy = distribute.take_strategy(train_options)
@@ -114,7 +141,7 @@ class Forecaster(BaseForecaster):
             self.train = dataclasses.replace(self.train, **overrides)
         self._callbacks = list(callbacks)  # read by _fit_windows, for this fit only
         try:
-            return super().fit(frame, val=val)
+            yield
         finally:
             self._callbacks = []
 
@@ -211,7 +238,7 @@ class Forecaster(BaseForecaster):
         # Every worker shuffles with the same seed, so their shares of a batch are disjoint.
         return model.fit(
             distribute.sharded(
-                train.dataset(train_batch, training=True, seed=config.seed), strategy
+                train.dataset(train_batch, training=config.shuffle, seed=config.seed), strategy
             ),
             validation_data=distribute.sharded(val.dataset(val_batch), strategy),
             epochs=config.epochs,

@@ -1,5 +1,6 @@
 """`fit_stream`: a forecaster fitted on a chunked source is the one fitted in memory."""
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -48,28 +49,14 @@ def _assert_same_fit(streamed, fitted, frame):
     pd.testing.assert_frame_equal(streamed.predict(frame), fitted.predict(frame), rtol=1e-5)
 
 
-@pytest.fixture
-def unshuffled(monkeypatch):
-    """In-memory training windows in order, as a stream's with shuffle_buffer=0.
-
-    The two shuffles differ (all windows at once in memory, pieces of rows in a stream),
-    so the same batches in the same order is what can be compared.
-    """
-    dataset = fc.Windows.dataset
-
-    def in_order(self, batch_size=32, *, training=False, seed=None):
-        return dataset(self, batch_size)
-
-    monkeypatch.setattr(fc.Windows, "dataset", in_order)
-
-
-@pytest.mark.usefixtures("unshuffled")
 def test_fit_stream_trains_the_model_fit_trains(path, tmp_path):
     frame = fc.read_csv(path)
-    fitted = _model()
+    # The two shuffles differ (every window at once in memory, pieces of rows in a
+    # stream), so the same batches in the same order, unshuffled, is what can be compared.
+    fitted = _model(shuffle=False)
     fitted.fit(frame)
-    streamed = _model()
-    history = streamed.fit_stream(fc.open_source(path, chunk_rows=37), shuffle_buffer=0)
+    streamed = _model(shuffle=False)
+    history = streamed.fit_stream(fc.open_source(path, chunk_rows=37))
     assert history.history["loss"] == pytest.approx(fitted.model.history.history["loss"])
     _assert_same_fit(streamed, fitted, frame)
     streamed.save(tmp_path / "model")
@@ -78,15 +65,14 @@ def test_fit_stream_trains_the_model_fit_trains(path, tmp_path):
     assert loaded.evaluate(frame) == streamed.evaluate(frame)
 
 
-@pytest.mark.usefixtures("unshuffled")
 def test_fit_stream_with_a_given_validation_part(path):
     frame = fc.read_csv(path)
     parts = fc.split(frame, 0.6, 0.2, 0.2, lookback=16)
-    fitted = _model(scaler="minmax")
+    fitted = _model(scaler="minmax", shuffle=False)
     fitted.fit(parts.train, val=parts.val)
     streams = fc.split_stream(fc.open_source(path, chunk_rows=23), 0.6, 0.2, 0.2, lookback=16)
-    streamed = _model(scaler="minmax")
-    streamed.fit_stream(streams.train, val=streams.val, shuffle_buffer=0)
+    streamed = _model(scaler="minmax", shuffle=False)
+    streamed.fit_stream(streams.train, val=streams.val)
     _assert_same_fit(streamed, fitted, parts.train)
 
 
@@ -105,8 +91,13 @@ def test_shuffled_training_and_what_cannot_fit_on_a_stream(path):
         "Scaler('robust') on a frame from read_csv",
     ):
         _model(scaler="robust").fit_stream(source)
-    history = _model().fit_stream(source, shuffle_buffer=50)  # shuffled pieces
+    epochs = []
+    logger = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
+    model = _model()
+    history = model.fit_stream(source, [logger], shuffle_buffer=50, epochs=2)  # shuffled pieces
     assert np.isfinite(history.history["loss"]).all()
+    assert epochs == [0, 1]  # the callback ran, and the override of epochs held
+    assert model.train.epochs == 2
     with raises_exactly(
         TypeError, "source must be a Source from forecaster.open_source, got DataFrame"
     ):
