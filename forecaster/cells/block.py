@@ -1,7 +1,8 @@
 """The LSTM recurrence through TensorFlow's fused `BlockLSTMV2` kernel.
 
 `tf.raw_ops.BlockLSTMV2` runs the whole sequence in one CPU (or GPU) kernel, and
-`BlockLSTMGradV2` its whole backward pass in another, with no per-step graph overhead.
+`BlockLSTMGradV2` its whole backward pass in another, with no per-step graph overhead;
+`forecaster.cells.FastRNN` uses them in training.
 Per step they compute, with `[x_t, h_{t-1}] w + b` split into gates i, c, f, o in Keras's
 order (the V2 ops use i, f, c, o, unlike `BlockLSTM`'s i, c, f, o):
 

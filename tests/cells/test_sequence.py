@@ -245,10 +245,10 @@ def test_fused_loop_is_taken_inside_a_compiled_training_step(case, monkeypatch):
     ("case", "options", "training", "loop"),
     [
         ("lstm", {}, True, "block"),
-        ("lstm", {}, False, "block"),
+        ("lstm", {}, False, "keras"),
         ("lstm", {"peephole": True, "dropout": 0.3}, True, "block"),
         ("lstm", {"recurrent_dropout": 0.3}, True, "fused"),
-        ("lstm", {"recurrent_dropout": 0.3}, False, "block"),
+        ("lstm", {"recurrent_dropout": 0.3}, False, "keras"),
         ("lstm", {"dtype": "float64"}, True, "fused"),
         ("lstm", {"dtype": "float64"}, False, "keras"),
         ("lstm", {"layer_norm": True}, True, "keras"),
