@@ -3,14 +3,14 @@
 Each model is Input(timesteps, features) -> recurrent layer(units) -> Dense(horizon), trained
 with Adam on MSE through `Model.train_on_batch`, the same Keras training step a user gets
 (default compile options, so no XLA for the training step on a CPU-only machine). "ours" is
-the layer `forecaster.networks.recurrent` makes, the one every network uses:
-`forecaster.cells.FastRNN(cell)`, which trains the LSTM through TensorFlow's fused
-BlockLSTMV2 kernel and the other cells through an XLA-compiled loop (`--slow` adds
-`keras.layers.RNN(cell)`, Keras's step-by-step loop over the same cell, as "rnn(cell)",
-and Keras's layers with the whole training step under XLA, `jit_compile=True`, as
-"keras-xla"). The models of one size are timed in turns, round-robin, a few steps each, so
-that the machine's noise falls on all of them alike; every step is timed on its own and the
-median over all timed steps is reported, with the load average before and after. Ratios are ours /
+the layer `forecaster.networks.recurrent` makes, the one every network uses (today
+`keras.layers.RNN(cell)`). `--slow` adds `forecaster.cells.FastRNN(cell)` as "fast" (the LSTM
+trained through TensorFlow's fused BlockLSTMV2 kernel, the other cells through an
+XLA-compiled loop with a hand-written backward pass) and Keras's layers with the whole
+training step under XLA (`jit_compile=True`) as "keras-xla". The models of one size are
+timed in turns, round-robin, a few steps each, so that the machine's noise falls on all of
+them alike; every step is timed on its own and the median over all timed steps is reported,
+with the load average before and after. Ratios are ours /
 Keras's for the same kind of layer in this run (LSTM and CIFG against keras.layers.LSTM, GRU
 against keras.layers.GRU, the tanh RNN against keras.layers.SimpleRNN).
 
@@ -34,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 import forecaster
+from forecaster.cells import FastRNN
 from forecaster.networks import recurrent
 
 BASELINE = {"rnn": "SimpleRNN", "lstm": "LSTM", "cifg": "LSTM", "gru": "GRU"}
@@ -54,7 +55,7 @@ def models(args):
         cell = forecaster.cells.get(name)
         built[f"ours:{name}"] = build(recurrent(cell(args.units), return_sequences=False), args)
         if args.slow:
-            built[f"rnn(cell):{name}"] = build(keras.layers.RNN(cell(args.units)), args)
+            built[f"fast:{name}"] = build(FastRNN(cell(args.units)), args)
     for keras_name in sorted({BASELINE[name] for name in args.cells}):
         layer = getattr(keras.layers, keras_name)
         built[f"keras:{keras_name}"] = build(layer(args.units), args)
@@ -134,7 +135,7 @@ def main():
     parser.add_argument(
         "--slow",
         action="store_true",
-        help="also time keras.layers.RNN(cell) and Keras's layers under jit_compile=True",
+        help="also time FastRNN(cell) and Keras's layers under jit_compile=True",
     )
     parser.add_argument("--steps", type=int, default=2, help="timed steps per turn")
     parser.add_argument("--repeats", type=int, default=20, help="round-robin turns")
