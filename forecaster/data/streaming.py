@@ -20,7 +20,7 @@ from forecaster.data.calendar import calendar_features
 from forecaster.data.errors import DataError
 from forecaster.data.scaling import SCALERS, Scaler
 from forecaster.data.splitting import Split, _check, _ends, _start
-from forecaster.data.windowing import WindowSpec
+from forecaster.data.windowing import WindowSpec, describe
 
 
 def split_stream(source, train=0.7, val=0.1, test=None, *, lookback=0):
@@ -197,20 +197,7 @@ class StreamWindows:
 
     def __repr__(self):
         """Shows the input and label row ranges of the first and last window."""
-        lookback, horizon = self.spec.lookback, self.spec.horizon
-        first, last = self.starts[0], self.starts[-1]
-        lines = [
-            f"StreamWindows({len(self)} windows over {self.source!r}, lookback={lookback}, "
-            f"horizon={horizon}, stride={self.spec.stride})",
-            f"  input rows: [{first}, {first + lookback}) ... [{last}, {last + lookback})",
-            f"  label rows: [{first + lookback}, {first + lookback + horizon}) ... "
-            f"[{last + lookback}, {last + lookback + horizon})",
-            f"  input columns: {self.input_columns}",
-            f"  label columns: {self.target_columns}",
-        ]
-        if self.future_columns:
-            lines.append(f"  known-future columns: {self.future_columns}")
-        return "\n".join(lines)
+        return describe(self, f"StreamWindows({len(self)} windows over {self.source!r}")
 
     def pieces(self, rows=None, rng=None):
         """Yields the part as pieces of rows, each with the starts of the windows it holds.

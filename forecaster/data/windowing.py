@@ -75,6 +75,29 @@ class WindowSpec:
         return bool(self.known_future or self.calendar or self.static)
 
 
+def describe(windows, heading):
+    """A window set's `repr`: `heading`, then the first and last window's rows and the columns.
+
+    For any object with `spec`, `starts` and the four column lists (`Windows`,
+    `forecaster.data.StreamWindows`).
+    """
+    spec, first, last = windows.spec, windows.starts[0], windows.starts[-1]
+    lookback, horizon = spec.lookback, spec.horizon
+    lines = [
+        f"{heading}, lookback={lookback}, horizon={horizon}, stride={spec.stride})",
+        f"  input rows: [{first}, {first + lookback}) ... [{last}, {last + lookback})",
+        f"  label rows: [{first + lookback}, {first + lookback + horizon}) ... "
+        f"[{last + lookback}, {last + lookback + horizon})",
+        f"  input columns: {windows.input_columns}",
+        f"  label columns: {windows.target_columns}",
+    ]
+    if windows.future_columns:
+        lines.append(f"  known-future columns: {windows.future_columns}")
+    if windows.static_columns:
+        lines.append(f"  static columns: {windows.static_columns}")
+    return "\n".join(lines)
+
+
 class Windows:
     """The windows of one frame; build it with `make_windows`.
 
@@ -98,22 +121,7 @@ class Windows:
 
     def __repr__(self):
         """Shows the input and label row ranges of the first and last window."""
-        lookback, horizon = self.spec.lookback, self.spec.horizon
-        first, last = self.starts[0], self.starts[-1]
-        lines = [
-            f"Windows({len(self)} windows over {len(self._keys)} series, lookback={lookback}, "
-            f"horizon={horizon}, stride={self.spec.stride})",
-            f"  input rows: [{first}, {first + lookback}) ... [{last}, {last + lookback})",
-            f"  label rows: [{first + lookback}, {first + lookback + horizon}) ... "
-            f"[{last + lookback}, {last + lookback + horizon})",
-            f"  input columns: {self.input_columns}",
-            f"  label columns: {self.target_columns}",
-        ]
-        if self.future_columns:
-            lines.append(f"  known-future columns: {self.future_columns}")
-        if self.static_columns:
-            lines.append(f"  static columns: {self.static_columns}")
-        return "\n".join(lines)
+        return describe(self, f"Windows({len(self)} windows over {len(self._keys)} series")
 
     @property
     def inputs(self):
