@@ -185,7 +185,7 @@ def open_source(
 
 def _files(path):
     if not path.exists():
-        raise DataError(f"{path} does not exist")
+        raise DataError(f"{path} does not exist; pass a CSV or Parquet file, or a folder of them")
     if path.is_file():
         if path.suffix.lower() not in SUFFIXES:
             raise DataError(f"{path.name} is not a CSV or Parquet file; accepted are {SUFFIXES}")

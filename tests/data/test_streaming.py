@@ -355,6 +355,11 @@ def test_bad_arguments(paths):
     source = open_source(paths["file"])
     with raises_exactly(ValueError, "chunk_rows must be a positive integer, got 0"):
         open_source(paths["file"], chunk_rows=0)
+    missing = paths["file"].parent / "absent.csv"
+    with raises_exactly(
+        DataError, f"{missing} does not exist; pass a CSV or Parquet file, or a folder of them"
+    ):
+        open_source(missing)
     with raises_exactly(
         ValueError,
         "split_stream takes fractions or row counts, not timestamps; got train='2021-03-05'",
