@@ -128,13 +128,11 @@ class Shapes:
 def recurrent(cell, return_sequences, return_state=False, bidirectional=False, name=None):
     """The one place a cell becomes a sequence layer, so every network shares the same path.
 
-    The layer is `keras.layers.RNN`. `forecaster.cells.FastRNN` gives the same numbers and
-    trained faster at batch 64 x 96 steps x 64 units (LSTM 0.57 of keras.layers.LSTM's
-    time against 0.87 here), but slower at 336 steps x 128 units and at batch 256 (LSTM
-    1.10 and 1.23 against 1.01 and 1.09; GRU 1.22 against 0.77), measured in one run on a
-    loaded 2-core CPU, so it is not the default (issue 6; benchmarks/cell_speed.py --slow).
+    The layer is `forecaster.cells.FastRNN`: the cell's native whole-sequence kernel where
+    it is exact, `keras.layers.RNN`'s own loop over the cell everywhere else (issue 6;
+    benchmarks/cell_speed.py).
     """
-    layer = keras.layers.RNN(
+    layer = cells.FastRNN(
         cell, return_sequences=return_sequences, return_state=return_state, name=name
     )
     if bidirectional:

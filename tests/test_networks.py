@@ -116,8 +116,8 @@ def test_recursive_model_is_one_step():
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_networks_run_keras_rnn_loop(bidirectional):
-    """FastRNN measured slower at 2 of the 3 sizes of issue 6, so networks use keras RNN."""
+def test_networks_run_the_native_loop(bidirectional):
+    """Every recurrent layer of a network is a FastRNN that takes the native kernels."""
     config = NetworkConfig(
         cell="cifg", architecture="seq2seq", layers=2, units=4, bidirectional=bidirectional
     )
@@ -129,19 +129,20 @@ def test_networks_run_keras_rnn_loop(bidirectional):
         elif isinstance(lyr, keras.layers.RNN):
             recurrent.append(lyr)
     assert len(recurrent) == (6 if bidirectional else 4)  # encoder (x2 if bi) and decoder
-    assert all(type(lyr) is keras.layers.RNN for lyr in recurrent)
+    assert all(type(lyr) is cells.FastRNN for lyr in recurrent)
+    assert {lyr.loop_for(training=True) for lyr in recurrent} == {"native"}
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "cifg"])
 def test_networks_train_like_keras_rnn_loop(cell):
-    """Swapping FastRNN into the networks gives, after a step, keras.layers.RNN's weights."""
+    """Swapping keras.layers.RNN into the networks gives, after a step, the same weights."""
     shapes = Shapes(LOOKBACK, HORIZON, inputs=3, targets=2, known=2)
     config = NetworkConfig(cell=cell, architecture="seq2seq", units=6)
     x, y = batch(shapes), np.random.default_rng(1).standard_normal((4, HORIZON, 2))
     trained, layer_types = [], []
     for layer_class in (cells.FastRNN, keras.layers.RNN):
         keras.utils.set_random_seed(0)
-        with unittest.mock.patch.object(keras.layers, "RNN", layer_class):
+        with unittest.mock.patch.object(cells, "FastRNN", layer_class):
             model = build_network(config, shapes)
         layer_types.append(type(model.get_layer("encoder_0")))
         model.compile(keras.optimizers.Adam(0.01), "mse")

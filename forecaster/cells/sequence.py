@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from forecaster.cells import block, fused
+from forecaster.cells import fused, native
 from forecaster.cells.cifg import CIFGCell
 from forecaster.cells.gru import GRUCell
 from forecaster.cells.lstm import LSTMCell
@@ -12,7 +12,10 @@ from forecaster.cells.simple_rnn import SimpleRNNCell
 
 FAST_CELLS = (SimpleRNNCell, LSTMCell, GRUCell, CIFGCell)
 FAST_DTYPES = ("float32", "float64")
-BLOCK_DTYPES = ("float32",)
+# Above this many units the per-step products are large enough that TensorFlow's own matmul
+# in Keras's loop is as fast as the native kernels or faster (GRU at batch 1792 x 15 steps
+# x 512 units: 1.2x Keras's time; at 256 units about even), so those layers keep Keras's loop.
+NATIVE_MAX_UNITS = 256
 
 
 @keras.saving.register_keras_serializable(package="forecaster")
@@ -23,18 +26,20 @@ class FastRNN(keras.layers.RNN):
     and saves the same weights as `keras.layers.RNN(cell)`: the cell keeps its weights,
     regularizers, constraints and dropout masks, and only the loop over time changes.
 
-    Two fused loops, both computing exactly the cell's equations:
+    Two fused loops, both computing exactly the cell's equations, both with the input
+    projection `x W` as one matmul over all steps:
 
-    - in training, an `LSTMCell` in float32 runs TensorFlow's `BlockLSTMV2` kernel forward
-      and `BlockLSTMGradV2` backward (`forecaster.cells.block`), except with recurrent
-      dropout (the kernel has no place for its mask); the layer then sets
-      `supports_jit = False`, as `keras.layers.LSTM` does for cuDNN;
-    - every other case in training runs `forecaster.cells.fused`: the input projection
-      `x W` as one matmul over all steps, an XLA-compiled recurrence and a hand-written
-      backward pass.
+    - "native": the C++ kernels of `forecaster.cells.native`, in training and inference,
+      for every cell without peepholes (the GRU with the reset gate after the product,
+      Keras's default), on a machine with no GPU where the kernels build; the layer then
+      sets `supports_jit = False` (the kernels have no XLA form), as `keras.layers.LSTM`
+      does for cuDNN;
+    - "fused": in training, the other cases (peepholes, the GRU's reset-before form, or no
+      C++ compiler) run `forecaster.cells.fused`, an XLA-compiled loop with a hand-written
+      backward pass; in inference they run Keras's loop.
 
-    In inference every cell runs Keras's own loop, which predicted as fast or faster (the
-    fused loop saves gate activations; BlockLSTMV2 predicted 2x slower at 128 units).
+    Cells of more than `NATIVE_MAX_UNITS` units run Keras's loop: there the matmuls dominate
+    and TensorFlow's are as fast as the kernels'.
 
     The fused loops are taken only for a `SimpleRNNCell`, `LSTMCell`, `GRUCell` or
     `CIFGCell` (not a subclass) with tanh activation, sigmoid gates, no layer norm,
@@ -56,32 +61,43 @@ class FastRNN(keras.layers.RNN):
 
     def __init__(self, cell, **kwargs):
         super().__init__(cell, **kwargs)
-        if self.fallback_reason() is None and self._block_cell():
-            self.supports_jit = False  # BlockLSTMV2 has no XLA kernel
+        if self.native_reason() is None:
+            self.supports_jit = False  # the native kernels have no XLA form
 
-    def _block_cell(self):
-        """Whether the cell can run `BlockLSTMV2` (with no recurrent dropout in training)."""
+    def native_reason(self):
+        """Says why this layer's cell cannot run the native kernels, or returns None if it can."""
+        reason = self.fallback_reason()
+        if reason is not None:
+            return reason
         cell = self.cell
-        return type(cell) is LSTMCell and cell.compute_dtype in BLOCK_DTYPES
+        if isinstance(cell, LSTMCell) and cell.peephole:
+            return "the native kernels have no peepholes"
+        if isinstance(cell, GRUCell) and not cell.reset_after:
+            return "the native kernels need reset_after=True"
+        if cell.units > NATIVE_MAX_UNITS:
+            return f"units={cell.units} is above {NATIVE_MAX_UNITS}, where Keras's loop is as fast"
+        if tf.config.list_logical_devices("GPU"):
+            return "the native kernels run on CPU only (a GPU is visible)"
+        return native.available()
 
     def loop_for(self, mask=None, training=False):
-        """Names the loop a call runs: "block", "fused" or "keras".
+        """Names the loop a call runs: "native", "fused" or "keras".
 
         Args:
             mask: the mask the layer is called with, `(batch, time)`, or None.
             training: whether the call is in training.
 
         Returns:
-            "block" (`forecaster.cells.block`), "fused" (`forecaster.cells.fused`) or
+            "native" (`forecaster.cells.native`), "fused" (`forecaster.cells.fused`) or
             "keras" (`keras.layers.RNN`'s loop over the cell).
         """
         if self.fallback_reason(mask) is not None:
             return "keras"
-        if not training:
-            return "keras"
-        if self._block_cell() and self.cell.recurrent_dropout == 0:
-            return "block"
-        return "fused"
+        if self.native_reason() is None:
+            return "native"
+        if training and self.cell.units <= NATIVE_MAX_UNITS:
+            return "fused"
+        return "keras"
 
     def fallback_reason(self, mask=None):
         """Says why this layer runs Keras's step-by-step loop, or returns None if it does not.
@@ -134,48 +150,57 @@ class FastRNN(keras.layers.RNN):
         if training and cell.recurrent_dropout > 0:
             mask_h = cell.get_recurrent_dropout_mask(initial_state[0])
         states = [ops.cast(s, dtype) for s in initial_state]
-        if loop == "block":
-            hs, states = self._block(x, states)
+        if loop == "native":
+            hs, states = self._native(x, states, mask_h)
         else:
             hs, states = self._fused(x, states, mask_h)
         hs = tf.transpose(hs, (1, 0, 2))  # (T, B, H) -> (B, T, H)
         return hs[:, -1], hs, states
 
-    def _block(self, x, states):
-        """The LSTM over `x (B, T, F)` in `BlockLSTMV2`; returns `(T, B, H)` and final states."""
-        cell = self.cell
-        weights = [cell.kernel, cell.recurrent_kernel, cell.bias if cell.use_bias else None]
-        peephole = cell.peephole_kernel if cell.peephole else None
-        kernel, recurrent_kernel, bias, peephole = [
-            None if w is None else ops.cast(w, cell.compute_dtype) for w in [*weights, peephole]
-        ]
-        x_time = tf.transpose(x, (1, 0, 2))  # (B, T, F) -> (T, B, F)
-        hs, cs = block.lstm(x_time, kernel, recurrent_kernel, bias, *states, peephole)
-        return hs, [hs[-1], cs[-1]]
+    def _projected(self, x):
+        """`x W + b` for all steps at once, time-major, with the recurrent kernel and bias.
 
-    def _fused(self, x, states, mask_h):
-        """The recurrence over `x (B, T, F)`; returns `(T, B, H)` outputs and final states."""
+        Returns:
+            `xz (T, B, G*H)` (with the input bias), the recurrent kernel `(H, G*H)` and the
+            GRU's recurrent bias `(G*H,)` (None for the other cells, or without a bias or
+            with reset_after=False, where the one bias is in `xz`).
+        """
         cell = self.cell
         dtype = cell.compute_dtype
         kernel = ops.cast(cell.kernel, dtype)
-        recurrent_kernel = ops.cast(cell.recurrent_kernel, dtype)
         bias = ops.cast(cell.bias, dtype) if cell.use_bias else None
         x_time = tf.transpose(x, (1, 0, 2))  # (B, T, F) -> (T, B, F)
         xz = tf.tensordot(x_time, kernel, 1)  # (T, B, F) -> (T, B, G*H)
+        recurrent_bias = None
+        if bias is not None and isinstance(cell, GRUCell) and cell.reset_after:
+            xz, recurrent_bias = xz + bias[0], bias[1]
+        elif bias is not None:
+            xz = xz + bias
+        return xz, ops.cast(cell.recurrent_kernel, dtype), recurrent_bias
+
+    def _native(self, x, states, mask_h):
+        """The recurrence over `x (B, T, F)` in the native kernel; `(T, B, H)` and final states."""
+        xz, recurrent_kernel, recurrent_bias = self._projected(x)
+        cell = self.cell
+        if isinstance(cell, LSTMCell):  # CIFGCell included
+            name = "cifg" if isinstance(cell, CIFGCell) else "lstm"
+            hs, c = native.recurrence(name, xz, recurrent_kernel, *states, mask=mask_h)
+            return hs, [hs[-1], c]
+        name = "gru" if isinstance(cell, GRUCell) else "rnn"
+        hs = native.recurrence(name, xz, recurrent_kernel, states[0], None, recurrent_bias, mask_h)
+        return hs, [hs[-1]]
+
+    def _fused(self, x, states, mask_h):
+        """The recurrence over `x (B, T, F)` in XLA; returns `(T, B, H)` and final states."""
+        xz, recurrent_kernel, recurrent_bias = self._projected(x)
+        cell = self.cell
         if isinstance(cell, GRUCell):
-            recurrent_bias = None
-            if bias is not None and cell.reset_after:
-                xz, recurrent_bias = xz + bias[0], bias[1]
-            elif bias is not None:
-                xz = xz + bias
             hs = fused.gru(
                 xz, recurrent_kernel, states[0], recurrent_bias, mask_h, cell.reset_after
             )
             return hs, [hs[-1]]
-        if bias is not None:
-            xz = xz + bias
         if isinstance(cell, LSTMCell):  # CIFGCell included
-            peephole = ops.cast(cell.peephole_kernel, dtype) if cell.peephole else None
+            peephole = ops.cast(cell.peephole_kernel, cell.compute_dtype) if cell.peephole else None
             coupled = isinstance(cell, CIFGCell)
             hs, c = fused.lstm(xz, recurrent_kernel, *states, peephole, mask_h, coupled)
             return hs, [hs[-1], c]

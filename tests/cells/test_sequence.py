@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from forecaster import cells
-from forecaster.cells import FastRNN, block, fused
+from forecaster.cells import FastRNN, fused, native
 from tests.cells.test_base import LSTM_LIKE, numeric_gradient
 from tests.cells.util import CASES, make, randomize, reference, sequence, weights_of
 
@@ -187,9 +187,9 @@ class TracedLSTMCell(cells.LSTMCell):
 )
 def test_falls_back_where_the_fused_loop_is_not_exact(make_cell, message, monkeypatch):
     calls = []
-    for name in ("rnn", "lstm", "gru"):
-        original = getattr(fused, name)
-        monkeypatch.setattr(fused, name, lambda *a, f=original, **k: calls.append(1) or f(*a, **k))
+    for module, name in [(fused, "rnn"), (fused, "lstm"), (fused, "gru"), (native, "recurrence")]:
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, f=original, **k: calls.append(1) or f(*a, **k))
     cell = make_cell()
     layer = FastRNN(cell, return_sequences=True, return_state=True)
     assert layer.fallback_reason() == message
@@ -203,6 +203,7 @@ def test_falls_back_where_the_fused_loop_is_not_exact(make_cell, message, monkey
 def test_masked_sequences_fall_back_and_match_rnn(monkeypatch):
     calls = []
     monkeypatch.setattr(fused, "gru", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(native, "recurrence", lambda *a, **k: calls.append(1))
     x = sequence()
     x[0, 4:] = 0.0  # padding at the end of the first row
     outputs = []
@@ -218,14 +219,9 @@ def test_masked_sequences_fall_back_and_match_rnn(monkeypatch):
     assert not calls
 
 
-# The function each cell's training loop runs, by case.
-TRAINING_LOOP = {"rnn": "fused.rnn", "lstm": "block.lstm", "gru": "fused.gru", "cifg": "fused.lstm"}
-
-
-@pytest.mark.parametrize("case", list(TRAINING_LOOP))
+@pytest.mark.parametrize("case", ALL)
 def test_fused_loop_is_taken_inside_a_compiled_training_step(case, monkeypatch):
-    module, name = TRAINING_LOOP[case].split(".")
-    module = {"fused": fused, "block": block}[module]
+    module, name = (fused, "gru") if case == "gru_reset_before" else (native, "recurrence")
     calls = []
     original = getattr(module, name)
     monkeypatch.setattr(module, name, lambda *a, **k: calls.append(1) or original(*a, **k))
@@ -244,30 +240,47 @@ def test_fused_loop_is_taken_inside_a_compiled_training_step(case, monkeypatch):
 @pytest.mark.parametrize(
     ("case", "options", "training", "loop"),
     [
-        ("lstm", {}, True, "block"),
-        ("lstm", {}, False, "keras"),
-        ("lstm", {"peephole": True, "dropout": 0.3}, True, "block"),
-        ("lstm", {"recurrent_dropout": 0.3}, True, "fused"),
-        ("lstm", {"recurrent_dropout": 0.3}, False, "keras"),
-        ("lstm", {"dtype": "float64"}, True, "fused"),
-        ("lstm", {"dtype": "float64"}, False, "keras"),
+        ("lstm", {}, True, "native"),
+        ("lstm", {}, False, "native"),
+        ("lstm", {"recurrent_dropout": 0.3, "dropout": 0.3}, True, "native"),
+        ("lstm", {"dtype": "float64"}, True, "native"),
+        ("lstm", {"peephole": True}, True, "fused"),
+        ("lstm", {"peephole": True}, False, "keras"),
         ("lstm", {"layer_norm": True}, True, "keras"),
-        ("cifg", {}, True, "fused"),
-        ("cifg", {}, False, "keras"),
-        ("gru", {}, True, "fused"),
-        ("rnn", {}, False, "keras"),
+        ("cifg", {}, True, "native"),
+        ("cifg", {"peephole": True}, True, "fused"),
+        ("gru", {}, True, "native"),
+        ("gru", {}, False, "native"),
+        ("gru_reset_before", {}, True, "fused"),
+        ("gru_reset_before", {}, False, "keras"),
+        ("rnn", {}, False, "native"),
+        ("gru", {"units": 257}, True, "keras"),
+        ("lstm", {"units": 257, "peephole": True}, True, "keras"),
+        ("cifg", {"units": 256}, True, "native"),
     ],
 )
 def test_each_call_runs_its_fastest_exact_loop(case, options, training, loop):
     assert FastRNN(make(case, **options)).loop_for(training=training) == loop
 
 
-def test_the_block_loop_keeps_the_model_off_xla(recwarn):
-    """BlockLSTMV2 has no XLA kernel: Keras turns jit_compile off, as for its cuDNN LSTM."""
-    layers = {case: FastRNN(make(case)) for case in ("lstm", "cifg")}
-    assert not layers["lstm"].supports_jit
-    assert layers["cifg"].supports_jit
-    model = keras.Sequential([keras.Input((7, 5)), layers["lstm"], keras.layers.Dense(1)])
+def test_without_the_native_kernels_training_runs_the_xla_loop(monkeypatch):
+    """A machine that cannot build the kernels trains through `fused` with the same numbers."""
+    reason = "no C++ compiler (set CXX, or install g++) to build the kernels"
+    monkeypatch.setattr(native, "available", lambda: reason)
+    (fast, slow), x = pair("lstm", {})
+    assert fast.native_reason() == reason
+    assert fast.loop_for(training=True) == "fused"
+    assert fast.loop_for(training=False) == "keras"
+    assert fast.supports_jit
+    assert_all_close(fast(x, training=True), slow(x, training=True))
+
+
+def test_the_native_loop_keeps_the_model_off_xla():
+    """The kernels have no XLA form: Keras turns jit_compile off, as for its cuDNN LSTM."""
+    layers = {"native": FastRNN(make("lstm")), "fused": FastRNN(make("lstm", peephole=True))}
+    assert not layers["native"].supports_jit
+    assert layers["fused"].supports_jit
+    model = keras.Sequential([keras.Input((7, 5)), layers["native"], keras.layers.Dense(1)])
     with pytest.warns(UserWarning, match="Proceeding with `jit_compile=False`"):
         model.compile("sgd", "mse", jit_compile=True)
     assert model.jit_compile is False

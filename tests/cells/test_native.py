@@ -1,0 +1,179 @@
+"""The native recurrence kernels: built here, exact against a plain TensorFlow loop, cached.
+
+The reference is each cell's equations written out step by step in TensorFlow and
+differentiated by autodiff; the kernels must give the same outputs, final cell state and
+gradients for every input, with random values, in float64 (to 1e-12) and float32. Sizes
+are chosen to run every register tile of the float32 product and its remainders (rows
+1-6 per thread, 8- and 16-column tiles, leftover columns).
+"""
+
+import stat
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from forecaster.cells import native
+from forecaster.cells.native import build
+
+GATES = {"rnn": 1, "lstm": 4, "cifg": 3, "gru": 3}
+
+
+def reference(cell, xz, U, h0, c0=None, recurrent_bias=None, mask=None):
+    """The cell's equations, one step at a time, in TensorFlow."""
+    h, c, outputs = h0, c0, []
+    for t in range(xz.shape[0]):
+        h_in = h if mask is None else h * mask
+        a = tf.matmul(h_in, U)
+        if cell == "rnn":
+            h = tf.tanh(xz[t] + a)
+        elif cell == "gru":
+            if recurrent_bias is not None:
+                a = a + recurrent_bias
+            x_z, x_r, x_h = tf.split(xz[t], 3, axis=-1)
+            a_z, a_r, a_h = tf.split(a, 3, axis=-1)
+            z, r = tf.sigmoid(x_z + a_z), tf.sigmoid(x_r + a_r)
+            h = z * h + (1 - z) * tf.tanh(x_h + r * a_h)
+        else:
+            parts = tf.split(xz[t] + a, GATES[cell], axis=-1)
+            if cell == "lstm":
+                i, f, g, o = parts
+                i = tf.sigmoid(i)
+            else:  # cifg: the input gate is 1 - f
+                f, g, o = parts
+                i = 1 - tf.sigmoid(f)
+            c = tf.sigmoid(f) * c + i * tf.tanh(g)
+            h = tf.sigmoid(o) * tf.tanh(c)
+        outputs.append(h)
+    hs = tf.stack(outputs)
+    return (hs, c) if cell in ("lstm", "cifg") else hs
+
+
+def inputs(cell, steps, batch, units, dtype, masked, seed=0):
+    rng = np.random.default_rng(seed)
+    width = GATES[cell] * units
+
+    def draw(*shape, scale=1.0):
+        return tf.constant(scale * rng.standard_normal(shape), dtype)
+
+    args = {
+        "xz": draw(steps, batch, width),
+        "U": draw(units, width, scale=0.4),
+        "h0": draw(batch, units),
+    }
+    if cell in ("lstm", "cifg"):
+        args["c0"] = draw(batch, units)
+    if cell == "gru":
+        args["recurrent_bias"] = draw(width)
+    if masked:
+        args["mask"] = tf.constant((rng.random((batch, units)) > 0.3) / 0.7, dtype)
+    return args
+
+
+def outputs_and_gradients(fn, cell, args, seed=1):
+    """The outputs and the gradient of a random linear function of them wrt every input."""
+    rng = np.random.default_rng(seed)
+    sources = {k: v for k, v in args.items() if k != "mask"}
+    with tf.GradientTape() as tape:
+        tape.watch(list(sources.values()))
+        result = fn(cell, **args)
+        results = list(result) if isinstance(result, tuple) else [result]
+        loss = sum(tf.reduce_sum(r * rng.standard_normal(r.shape)) for r in results)
+    return results + tape.gradient(loss, list(sources.values()))
+
+
+def test_the_kernels_build_and_load_here():
+    """CI has a C++ compiler, so the fast path must be there, not silently off."""
+    assert native.available() is None
+    assert callable(native.load().forecaster_recurrence)
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["no-mask", "mask"])
+@pytest.mark.parametrize(("batch", "units"), [(1, 3), (7, 8), (13, 20)])
+@pytest.mark.parametrize("cell", list(GATES))
+def test_matches_the_step_by_step_loop_in_float64(cell, batch, units, masked):
+    args = inputs(cell, 5, batch, units, tf.float64, masked)
+    got = outputs_and_gradients(native.recurrence, cell, args)
+    expected = outputs_and_gradients(reference, cell, args)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("batch", "units"), [(13, 20), (64, 64)])
+@pytest.mark.parametrize("cell", list(GATES))
+def test_matches_the_step_by_step_loop_in_float32(cell, batch, units):
+    """The float32 product runs in the AVX2 register tiles; values stay within rounding."""
+    args = inputs(cell, 6, batch, units, tf.float32, masked=True)
+    got = outputs_and_gradients(native.recurrence, cell, args)
+    expected = outputs_and_gradients(reference, cell, args)
+    for a, b in zip(got, expected, strict=True):
+        scale = max(1.0, float(tf.reduce_max(tf.abs(b))))
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=2e-5 * scale)
+
+
+def test_a_single_step_and_zero_gradient_inputs():
+    """One step, and an unused final cell state (its incoming gradient is None)."""
+    args = inputs("lstm", 1, 4, 5, tf.float64, masked=False)
+    with tf.GradientTape() as tape:
+        tape.watch(args["xz"])
+        hs, _ = native.recurrence("lstm", **args)
+        loss = tf.reduce_sum(hs)
+    with tf.GradientTape() as tape_ref:
+        tape_ref.watch(args["xz"])
+        loss_ref = tf.reduce_sum(reference("lstm", **args)[0])
+    np.testing.assert_allclose(loss.numpy(), loss_ref.numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        tape.gradient(loss, args["xz"]).numpy(),
+        tape_ref.gradient(loss_ref, args["xz"]).numpy(),
+        atol=1e-12,
+    )
+
+
+def test_runs_inside_a_tf_function_with_unknown_batch():
+    fn = tf.function(
+        lambda xz, U, h0: native.recurrence("rnn", xz, U, h0),
+        input_signature=[
+            tf.TensorSpec((5, None, 12), tf.float32),
+            tf.TensorSpec((12, 12), tf.float32),
+            tf.TensorSpec((None, 12), tf.float32),
+        ],
+    )
+    args = inputs("rnn", 5, 9, 12, tf.float32, masked=False)
+    hs = fn(args["xz"], args["U"], args["h0"])
+    assert hs.shape == (5, 9, 12)
+    np.testing.assert_allclose(hs.numpy(), reference("rnn", **args).numpy(), atol=1e-5)
+
+
+def test_a_wrong_input_width_is_refused_with_the_shapes():
+    args = inputs("lstm", 3, 2, 4, tf.float32, masked=False)
+    args["xz"] = args["xz"][..., :-1]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"xz must be \(steps, batch, 16\)"):
+        native.recurrence("lstm", **args)
+
+
+def test_the_build_is_cached_by_source_and_toolchain(monkeypatch):
+    cxx = build.compiler()
+    path = build.build(cxx)
+    modified = path.stat().st_mtime_ns
+    assert build.build(cxx) == path
+    assert path.stat().st_mtime_ns == modified  # loaded from the cache, not rebuilt
+    assert path.parent == build.cache_dir()
+    other = build.library_path("/usr/bin/some-other-c++")
+    assert other != path
+    assert other.parent == path.parent
+
+
+def test_a_failing_compiler_gives_one_clear_error(tmp_path, monkeypatch):
+    broken = tmp_path / "broken-c++"
+    broken.write_text("#!/bin/sh\necho 'recurrence.cc:1:1: error: no space left' >&2\nexit 1\n")
+    broken.chmod(broken.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("FORECASTER_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(build.NativeUnavailableError, match="error: no space left"):
+        build.build(str(broken))
+    assert not list((tmp_path / "cache").rglob("*.so"))  # nothing half-written left behind
+
+
+def test_turned_off_by_the_environment(monkeypatch):
+    monkeypatch.setenv("FORECASTER_NATIVE", "0")
+    with pytest.raises(build.NativeUnavailableError, match="FORECASTER_NATIVE=0"):
+        build._build_and_load()
