@@ -3,16 +3,19 @@
 Each model is Input(timesteps, features) -> recurrent layer(units) -> Dense(horizon), trained
 with Adam on MSE through `Model.train_on_batch`, the same Keras training step a user gets
 (default compile options, so no XLA for the training step on a CPU-only machine). "ours" is
-the layer `forecaster.networks.recurrent` makes, the one every network uses (today
-`keras.layers.RNN(cell)`). `--slow` adds `forecaster.cells.FastRNN(cell)` as "fast" (the LSTM
-trained through TensorFlow's fused BlockLSTMV2 kernel, the other cells through an
-XLA-compiled loop with a hand-written backward pass) and Keras's layers with the whole
-training step under XLA (`jit_compile=True`) as "keras-xla". The models of one size are
-timed in turns, round-robin, a few steps each, so that the machine's noise falls on all of
-them alike; every step is timed on its own and the median over all timed steps is reported,
-with the load average before and after. Ratios are ours /
-Keras's for the same kind of layer in this run (LSTM and CIFG against keras.layers.LSTM, GRU
-against keras.layers.GRU, the tanh RNN against keras.layers.SimpleRNN).
+the layer `forecaster.networks.recurrent` makes, the one every network uses: a
+`forecaster.cells.FastRNN`, which runs the native C++ kernels (`forecaster.cells.native`)
+where they are exact. `--slow` adds the cell inside Keras's own step-by-step loop,
+`keras.layers.RNN(cell)`, as "loop", and Keras's layers with the whole training step under
+XLA (`jit_compile=True`) as "keras-xla". The models of one size are timed in turns,
+round-robin, a few steps each, so that the machine's noise falls on all of them alike;
+every step is timed on its own and the median over all timed steps is reported, with the
+load average before and after. Ratios are ours / Keras's for the same kind of layer in this
+run (LSTM and CIFG against keras.layers.LSTM, GRU against keras.layers.GRU, the tanh RNN
+against keras.layers.SimpleRNN). Every model runs in this one process, so under the same
+TensorFlow allocator: importing forecaster turns on TensorFlow's caching CPU allocator
+(TF_CPU_ALLOCATOR_USE_BFC=true) unless the environment sets it; set it to false to compare
+under glibc's.
 
     python benchmarks/cell_speed.py                  # the three sizes below, about 5 minutes
     python benchmarks/cell_speed.py --sizes 64x96x64 --cells lstm --slow
@@ -34,7 +37,6 @@ import numpy as np
 import tensorflow as tf
 
 import forecaster
-from forecaster.cells import FastRNN
 from forecaster.networks import recurrent
 
 BASELINE = {"rnn": "SimpleRNN", "lstm": "LSTM", "cifg": "LSTM", "gru": "GRU"}
@@ -55,7 +57,7 @@ def models(args):
         cell = forecaster.cells.get(name)
         built[f"ours:{name}"] = build(recurrent(cell(args.units), return_sequences=False), args)
         if args.slow:
-            built[f"fast:{name}"] = build(FastRNN(cell(args.units)), args)
+            built[f"loop:{name}"] = build(keras.layers.RNN(cell(args.units)), args)
     for keras_name in sorted({BASELINE[name] for name in args.cells}):
         layer = getattr(keras.layers, keras_name)
         built[f"keras:{keras_name}"] = build(layer(args.units), args)
@@ -85,7 +87,7 @@ def time_inference(built, args):
     rates = {key: [] for key in built}
     for model in built.values():
         model.predict(windows[: args.predict_batch], batch_size=args.predict_batch, verbose=0)
-    for _ in range(args.repeats):
+    for _ in range(args.predict_repeats):
         for key, model in built.items():
             start = time.perf_counter()
             model.predict(windows, batch_size=args.predict_batch, verbose=0)
@@ -101,9 +103,11 @@ def describe_machine():
     except (OSError, StopIteration):
         pass
     threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+    allocator = os.environ.get("TF_CPU_ALLOCATOR_USE_BFC")
     return (
         f"{cpu}; {os.cpu_count()} cores visible, intra-op threads {threads}; TensorFlow "
-        f"{tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}"
+        f"{tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}; "
+        f"TF_CPU_ALLOCATOR_USE_BFC={allocator}"
     )
 
 
@@ -142,6 +146,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per model")
     parser.add_argument("--predict-windows", type=int, default=2048)
     parser.add_argument("--predict-batch", type=int, default=256)
+    parser.add_argument("--predict-repeats", type=int, default=5, help="round-robin turns")
     args = parser.parse_args()
 
     print(describe_machine())
@@ -149,7 +154,8 @@ def main():
     print(
         f"{args.features} features, Dense({args.horizon}), Adam; median of "
         f"{args.repeats * args.steps} timed train steps per model, interleaved; predict "
-        f"{args.predict_windows} windows in batches of {args.predict_batch}\n"
+        f"{args.predict_windows} windows in batches of {args.predict_batch}, median of "
+        f"{args.predict_repeats} turns\n"
     )
     header = (
         f"{'size (BxTxH)':<13}{'model':<20}{'params':>8}{'train ms/step':>15}{'vs keras':>10}"

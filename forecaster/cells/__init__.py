@@ -3,8 +3,9 @@
 Each cell works inside `keras.layers.RNN`, `keras.layers.Bidirectional` and
 `keras.layers.StackedRNNCells`, and is registered for Keras serialization under the
 package name "forecaster". `FastRNN` is `keras.layers.RNN` with fused loops for these cells
-(TensorFlow's BlockLSTMV2 kernel for the LSTM, an XLA-compiled loop for the others in
-training), taken wherever they are exact; every network runs its cells through it.
+(the native C++ kernels of `forecaster.cells.native`, or an XLA-compiled loop in training
+where the kernels do not apply), taken wherever they are exact; every network runs its cells
+through it.
 """
 
 from forecaster.cells.base import RecurrentCell

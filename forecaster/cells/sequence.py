@@ -154,8 +154,9 @@ class FastRNN(keras.layers.RNN):
             hs, states = self._native(x, states, mask_h)
         else:
             hs, states = self._fused(x, states, mask_h)
-        hs = tf.transpose(hs, (1, 0, 2))  # (T, B, H) -> (B, T, H)
-        return hs[:, -1], hs, states
+        # The last output is the final hidden state; without return_sequences Keras uses
+        # only it, and the transposed sequence is pruned from the graph.
+        return states[0], tf.transpose(hs, (1, 0, 2)), states  # (T, B, H) -> (B, T, H)
 
     def _projected(self, x):
         """`x W + b` for all steps at once, time-major, with the recurrent kernel and bias.
@@ -184,11 +185,11 @@ class FastRNN(keras.layers.RNN):
         cell = self.cell
         if isinstance(cell, LSTMCell):  # CIFGCell included
             name = "cifg" if isinstance(cell, CIFGCell) else "lstm"
-            hs, c = native.recurrence(name, xz, recurrent_kernel, *states, mask=mask_h)
-            return hs, [hs[-1], c]
+            return native.recurrence(name, xz, recurrent_kernel, *states, mask=mask_h)
         name = "gru" if isinstance(cell, GRUCell) else "rnn"
-        hs = native.recurrence(name, xz, recurrent_kernel, states[0], None, recurrent_bias, mask_h)
-        return hs, [hs[-1]]
+        return native.recurrence(
+            name, xz, recurrent_kernel, states[0], None, recurrent_bias, mask_h
+        )
 
     def _fused(self, x, states, mask_h):
         """The recurrence over `x (B, T, F)` in XLA; returns `(T, B, H)` and final states."""

@@ -46,7 +46,7 @@ def reference(cell, xz, U, h0, c0=None, recurrent_bias=None, mask=None):
             h = tf.sigmoid(o) * tf.tanh(c)
         outputs.append(h)
     hs = tf.stack(outputs)
-    return (hs, c) if cell in ("lstm", "cifg") else hs
+    return hs, [h, c] if cell in ("lstm", "cifg") else [h]
 
 
 def inputs(cell, steps, batch, units, dtype, masked, seed=0):
@@ -70,14 +70,18 @@ def inputs(cell, steps, batch, units, dtype, masked, seed=0):
     return args
 
 
-def outputs_and_gradients(fn, cell, args, seed=1):
-    """The outputs and the gradient of a random linear function of them wrt every input."""
+def outputs_and_gradients(fn, cell, args, seed=1, with_sequence=True):
+    """The outputs and the gradient of a random linear function of them wrt every input.
+
+    With `with_sequence=False` only the final states enter the function, as in a layer
+    without `return_sequences`, so no gradient reaches the kernel's sequence output.
+    """
     rng = np.random.default_rng(seed)
     sources = {k: v for k, v in args.items() if k != "mask"}
     with tf.GradientTape() as tape:
         tape.watch(list(sources.values()))
-        result = fn(cell, **args)
-        results = list(result) if isinstance(result, tuple) else [result]
+        hs, states = fn(cell, **args)
+        results = ([hs] if with_sequence else []) + states
         loss = sum(tf.reduce_sum(r * rng.standard_normal(r.shape)) for r in results)
     return results + tape.gradient(loss, list(sources.values()))
 
@@ -88,13 +92,14 @@ def test_the_kernels_build_and_load_here():
     assert callable(native.load().forecaster_recurrence)
 
 
+@pytest.mark.parametrize("with_sequence", [True, False], ids=["sequence", "final-only"])
 @pytest.mark.parametrize("masked", [False, True], ids=["no-mask", "mask"])
 @pytest.mark.parametrize(("batch", "units"), [(1, 3), (7, 8), (13, 20)])
 @pytest.mark.parametrize("cell", list(GATES))
-def test_matches_the_step_by_step_loop_in_float64(cell, batch, units, masked):
+def test_matches_the_step_by_step_loop_in_float64(cell, batch, units, masked, with_sequence):
     args = inputs(cell, 5, batch, units, tf.float64, masked)
-    got = outputs_and_gradients(native.recurrence, cell, args)
-    expected = outputs_and_gradients(reference, cell, args)
+    got = outputs_and_gradients(native.recurrence, cell, args, with_sequence=with_sequence)
+    expected = outputs_and_gradients(reference, cell, args, with_sequence=with_sequence)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-12)
 
@@ -111,22 +116,16 @@ def test_matches_the_step_by_step_loop_in_float32(cell, batch, units):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=2e-5 * scale)
 
 
-def test_a_single_step_and_zero_gradient_inputs():
-    """One step, and an unused final cell state (its incoming gradient is None)."""
+def test_a_single_step_with_only_the_sequence_differentiated():
+    """One step, and unused final states (their incoming gradients are None)."""
     args = inputs("lstm", 1, 4, 5, tf.float64, masked=False)
-    with tf.GradientTape() as tape:
-        tape.watch(args["xz"])
-        hs, _ = native.recurrence("lstm", **args)
-        loss = tf.reduce_sum(hs)
-    with tf.GradientTape() as tape_ref:
-        tape_ref.watch(args["xz"])
-        loss_ref = tf.reduce_sum(reference("lstm", **args)[0])
-    np.testing.assert_allclose(loss.numpy(), loss_ref.numpy(), atol=1e-12)
-    np.testing.assert_allclose(
-        tape.gradient(loss, args["xz"]).numpy(),
-        tape_ref.gradient(loss_ref, args["xz"]).numpy(),
-        atol=1e-12,
-    )
+    grads = []
+    for fn in (native.recurrence, reference):
+        with tf.GradientTape() as tape:
+            tape.watch(args["xz"])
+            loss = tf.reduce_sum(fn("lstm", **args)[0])
+        grads.append(tape.gradient(loss, args["xz"]).numpy())
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-12)
 
 
 def test_runs_inside_a_tf_function_with_unknown_batch():
@@ -139,9 +138,10 @@ def test_runs_inside_a_tf_function_with_unknown_batch():
         ],
     )
     args = inputs("rnn", 5, 9, 12, tf.float32, masked=False)
-    hs = fn(args["xz"], args["U"], args["h0"])
+    hs, (h,) = fn(args["xz"], args["U"], args["h0"])
     assert hs.shape == (5, 9, 12)
-    np.testing.assert_allclose(hs.numpy(), reference("rnn", **args).numpy(), atol=1e-5)
+    np.testing.assert_allclose(hs.numpy(), reference("rnn", **args)[0].numpy(), atol=1e-5)
+    np.testing.assert_array_equal(h.numpy(), hs[-1].numpy())
 
 
 def test_a_wrong_input_width_is_refused_with_the_shapes():

@@ -2,9 +2,9 @@
 
 `recurrence` runs one cell over a whole time-major sequence in `ForecasterRecurrence` and
 differentiates it with `ForecasterRecurrenceGrad` (see `recurrence.cc`). The kernels give
-the gradient of every step's gate pre-activations; the recurrent kernel's gradient is
-then one matmul over all steps here, and the input kernel's and the bias's come from
-TensorFlow differentiating the input projection `x W + b` that the caller computed.
+the gradients of every step's gate pre-activations, of the recurrent kernel and of the
+GRU's recurrent bias; the input kernel's and the input bias's come from TensorFlow
+differentiating the input projection `x W + b` that the caller computed.
 """
 
 import tensorflow as tf
@@ -13,10 +13,6 @@ from forecaster.cells.native.build import load
 
 CELLS = ("rnn", "lstm", "cifg", "gru")
 GATES = {"rnn": 1, "lstm": 4, "cifg": 3, "gru": 3}
-
-
-def _or_empty(tensor, dtype):
-    return tf.zeros((0,), dtype) if tensor is None else tensor
 
 
 def _zeros_if_none(grad, like):
@@ -37,13 +33,15 @@ def recurrence(cell, xz, U, h0, c0=None, recurrent_bias=None, mask=None):
         mask: the recurrent dropout mask on `h_{t-1}`, `(B, H)`, or None; not differentiated.
 
     Returns:
-        The hidden states `(T, B, H)`, and for "lstm" and "cifg" also the final cell state
-        `(B, H)`.
+        `(hs, states)`: the hidden states `(T, B, H)` and the final states, `[h]` or, for
+        "lstm" and "cifg", `[h, c]`, each `(B, H)`. A model that uses only the final states
+        (a layer without `return_sequences`) sends the kernel no gradient for `hs`.
     """
     module = load()
     dtype = xz.dtype
     stateful = cell in ("lstm", "cifg")
-    mask_in = tf.stop_gradient(_or_empty(mask, dtype))
+    empty = tf.zeros((0,), dtype)
+    mask_in = tf.stop_gradient(empty if mask is None else mask)
     extra = [c0] if stateful else []
     extra += [] if recurrent_bias is None else [recurrent_bias]
 
@@ -51,31 +49,36 @@ def recurrence(cell, xz, U, h0, c0=None, recurrent_bias=None, mask=None):
     def run(xz, U, h0, *extra):
         c0 = extra[0] if stateful else None
         bias = extra[-1] if recurrent_bias is not None else None
-        c0_in = _or_empty(c0, dtype)
+        c0_in = empty if c0 is None else c0
         hs, cs, acts = module.forecaster_recurrence(
-            xz, U, h0, c0_in, _or_empty(bias, dtype), mask_in, cell=cell
+            xz, U, h0, c0_in, empty if bias is None else bias, mask_in, cell=cell
         )
 
-        def grad(d_hs, d_c=None):
-            d_c = _zeros_if_none(d_c, h0) if stateful else tf.zeros((0,), dtype)
-            dxz, drec, dh0, dc0 = module.forecaster_recurrence_grad(
-                _zeros_if_none(d_hs, hs), d_c, hs, cs, acts, U, h0, c0_in, mask_in, cell=cell
-            )
-            d_rec = drec if cell == "gru" else dxz  # the gradient of h_{t-1} U (+ its bias)
-            h_prev = tf.concat([h0[None], hs[:-1]], axis=0)
-            if mask is not None:
-                h_prev = h_prev * mask_in
-            units, width = U.shape[0], U.shape[1]
-            dU = tf.matmul(
-                tf.reshape(h_prev, (-1, units)), tf.reshape(d_rec, (-1, width)), transpose_a=True
+        def grad(d_hs, d_last, d_c=None):
+            d_c = _zeros_if_none(d_c, h0) if stateful else empty
+            dxz, dU, d_bias, dh0, dc0 = module.forecaster_recurrence_grad(
+                empty if d_hs is None else d_hs,
+                empty if d_last is None else d_last,
+                d_c,
+                hs,
+                cs,
+                acts,
+                U,
+                h0,
+                c0_in,
+                mask_in,
+                cell=cell,
             )
             grads = [dxz, dU, dh0] + ([dc0] if stateful else [])
             if bias is not None:
-                grads.append(tf.reduce_sum(d_rec, axis=[0, 1]))
+                grads.append(d_bias)
             return grads
 
+        # The last output is returned on its own so that its gradient arrives as (B, H),
+        # not as a (T, B, H) tensor of zeros with one step filled.
         if stateful:
-            return (hs, cs[-1]), grad
-        return hs, grad
+            return (hs, tf.identity(hs[-1]), cs[-1]), grad
+        return (hs, tf.identity(hs[-1])), grad
 
-    return run(xz, U, h0, *extra)
+    hs, *states = run(xz, U, h0, *extra)
+    return hs, states

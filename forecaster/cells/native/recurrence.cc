@@ -4,17 +4,19 @@
 // `xz = x W + b` was computed beforehand for all steps at once (one large matmul outside),
 // and saves the gate activations; ForecasterRecurrenceGrad walks the sequence once in
 // reverse, reusing them, and returns the gradient of the gate pre-activations for every
-// step. The recurrent kernel's gradient is then one large matmul outside, `h_prev^T dz`
-// over all steps, as is the input kernel's. Inside the loops each step is one matrix
-// product (`h U` forward, `dz U^T` backward) and the element-wise gate work, with no graph
-// overhead between steps.
+// step (from which TensorFlow differentiates the input projection: one large matmul), the
+// recurrent kernel's gradient and the GRU's recurrent bias gradient. Inside the loops each
+// step is one matrix product forward (`h U`), two backward (`dz U^T`, and `h^T dz` added to
+// the kernel's gradient while both are in cache) and the element-wise gate work, with no
+// graph overhead between steps.
 //
 // Batch rows are independent through the whole sequence, so each kernel splits the batch
 // into contiguous row blocks, one per thread of TensorFlow's intra-op pool, and runs every
 // step of a block without synchronizing with the others.
 //
 // The equations are exactly those of the cells' `call` with tanh and sigmoid (Eigen's
-// tanh and logistic, the functions TensorFlow's own Tanh and Sigmoid kernels run):
+// tanh, the function TensorFlow's own Tanh kernel runs, and the sigmoid as
+// 0.5 tanh(x / 2) + 0.5, equal to TensorFlow's Sigmoid to float rounding):
 //
 //   rnn:  h = tanh(xz + h~ U)
 //   lstm: gates (i, f, c, o); c = f c_prev + i tanh(a_c); h = o tanh(c)
@@ -28,6 +30,7 @@
 
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -37,7 +40,8 @@
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/shape_inference.h"
-#include "tensorflow/core/util/work_sharder.h"
+#include "tensorflow/core/platform/blocking_counter.h"
+#include "tensorflow/core/platform/threadpool.h"
 
 namespace forecaster {
 
@@ -104,23 +108,40 @@ ConstSteps<T> StepsOf(const T* data, int64_t batch, int64_t width, int64_t b0, i
   return ConstSteps<T>{data, batch, width, b0, b1 - b0};
 }
 
-// The batch split into row blocks over the intra-op threads; `work(b0, b1)` runs one.
-template <typename Work>
-void ForRowBlocks(OpKernelContext* ctx, int64_t batch, int64_t cost_per_row, Work work) {
-  auto* threads = ctx->device()->tensorflow_cpu_worker_threads();
-  ::tensorflow::Shard(threads->num_threads, threads->workers, batch, cost_per_row, work);
+// How many row blocks the batch is split into: one per intra-op thread, at most one a row.
+int64_t RowBlocks(OpKernelContext* ctx, int64_t batch) {
+  const int64_t threads = ctx->device()->tensorflow_cpu_worker_threads()->num_threads;
+  return std::max<int64_t>(1, std::min(threads, batch));
 }
 
-// C (rows x N) = init + A (rows x K) B (K x N), all row-major with leading dimensions
-// lda, ldb, ldc, ldi; `init` may be null (zero). The recurrent products are small
+// Runs `work(block, b0, b1)` for each of `blocks` contiguous row blocks of the batch, all
+// but the last on the intra-op pool, the last on this thread; returns when all are done.
+template <typename Work>
+void ForRowBlocks(OpKernelContext* ctx, int64_t batch, int64_t blocks, Work work) {
+  auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
+  auto run = [&](int64_t i) { work(i, batch * i / blocks, batch * (i + 1) / blocks); };
+  ::tensorflow::BlockingCounter pending(static_cast<int>(blocks - 1));
+  for (int64_t i = 0; i + 1 < blocks; ++i) {
+    pool->Schedule([&run, &pending, i] {
+      run(i);
+      pending.DecrementCount();
+    });
+  }
+  run(blocks - 1);
+  pending.Wait();
+}
+
+// C (rows x N) = init + A (rows x K) B (K x N), row-major with leading dimensions lda,
+// ldb, ldc, ldi, A's columns `ak` apart (1, or the row length to read a transposed
+// matrix); `init` may be null (zero) or C itself (accumulate). The recurrent products are small
 // (rows <= batch / threads, K = units) and use the same B at every step, so in float32 on
 // AVX2 + FMA they run in register tiles of 6 rows x 16 columns straight from B, with no
 // packing; Eigen's general product packs both operands at every call and ran at 40% of
 // this speed at 32 x 64 x 256. Other types and processors use Eigen's product.
 #if defined(__AVX2__) && defined(__FMA__)
 template <int kRows, int kVectors>
-inline void Tile(const float* A, int64_t lda, const float* B, int64_t ldb, const float* init,
-                 int64_t ldi, float* C, int64_t ldc, int64_t K) {
+inline void Tile(const float* A, int64_t lda, int64_t ak, const float* B, int64_t ldb,
+                 const float* init, int64_t ldi, float* C, int64_t ldc, int64_t K) {
   __m256 acc[kRows][kVectors];
   for (int r = 0; r < kRows; ++r) {
     for (int v = 0; v < kVectors; ++v) {
@@ -131,7 +152,7 @@ inline void Tile(const float* A, int64_t lda, const float* B, int64_t ldb, const
     __m256 b[kVectors];
     for (int v = 0; v < kVectors; ++v) b[v] = _mm256_loadu_ps(B + k * ldb + 8 * v);
     for (int r = 0; r < kRows; ++r) {
-      const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
+      const __m256 a = _mm256_broadcast_ss(A + r * lda + k * ak);
       for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
     }
   }
@@ -141,30 +162,31 @@ inline void Tile(const float* A, int64_t lda, const float* B, int64_t ldb, const
 }
 
 template <int kVectors>
-inline void RowTiles(const float* A, int64_t lda, const float* B, int64_t ldb, const float* init,
-                     int64_t ldi, float* C, int64_t ldc, int64_t rows, int64_t K) {
+inline void RowTiles(const float* A, int64_t lda, int64_t ak, const float* B, int64_t ldb,
+                     const float* init, int64_t ldi, float* C, int64_t ldc, int64_t rows,
+                     int64_t K) {
   int64_t r = 0;
   for (; r + 6 <= rows; r += 6) {
-    Tile<6, kVectors>(A + r * lda, lda, B, ldb, init ? init + r * ldi : nullptr, ldi,
+    Tile<6, kVectors>(A + r * lda, lda, ak, B, ldb, init ? init + r * ldi : nullptr, ldi,
                       C + r * ldc, ldc, K);
   }
   const float* a = A + r * lda;
   const float* i = init ? init + r * ldi : nullptr;
   float* c = C + r * ldc;
   switch (rows - r) {
-    case 5: Tile<5, kVectors>(a, lda, B, ldb, i, ldi, c, ldc, K); break;
-    case 4: Tile<4, kVectors>(a, lda, B, ldb, i, ldi, c, ldc, K); break;
-    case 3: Tile<3, kVectors>(a, lda, B, ldb, i, ldi, c, ldc, K); break;
-    case 2: Tile<2, kVectors>(a, lda, B, ldb, i, ldi, c, ldc, K); break;
-    case 1: Tile<1, kVectors>(a, lda, B, ldb, i, ldi, c, ldc, K); break;
+    case 5: Tile<5, kVectors>(a, lda, ak, B, ldb, i, ldi, c, ldc, K); break;
+    case 4: Tile<4, kVectors>(a, lda, ak, B, ldb, i, ldi, c, ldc, K); break;
+    case 3: Tile<3, kVectors>(a, lda, ak, B, ldb, i, ldi, c, ldc, K); break;
+    case 2: Tile<2, kVectors>(a, lda, ak, B, ldb, i, ldi, c, ldc, K); break;
+    case 1: Tile<1, kVectors>(a, lda, ak, B, ldb, i, ldi, c, ldc, K); break;
     default: break;
   }
 }
 #endif
 
 template <typename T>
-void Gemm(const T* A, int64_t lda, const T* B, int64_t ldb, const T* init, int64_t ldi, T* C,
-          int64_t ldc, int64_t rows, int64_t K, int64_t N) {
+void Gemm(const T* A, int64_t lda, int64_t ak, const T* B, int64_t ldb, const T* init,
+          int64_t ldi, T* C, int64_t ldc, int64_t rows, int64_t K, int64_t N) {
   int64_t done = 0;
 #if defined(__AVX2__) && defined(__FMA__)
   // The tiles read B from memory once per 6 rows: fast while B stays in the core's L2
@@ -173,12 +195,12 @@ void Gemm(const T* A, int64_t lda, const T* B, int64_t ldb, const T* init, int64
   if constexpr (std::is_same_v<T, float>) {
     if (K * N * static_cast<int64_t>(sizeof(float)) <= kTileBytes) {
       for (; done + 16 <= N; done += 16) {
-        RowTiles<2>(A, lda, B + done, ldb, init ? init + done : nullptr, ldi, C + done, ldc,
-                    rows, K);
+        RowTiles<2>(A, lda, ak, B + done, ldb, init ? init + done : nullptr, ldi, C + done,
+                    ldc, rows, K);
       }
       for (; done + 8 <= N; done += 8) {
-        RowTiles<1>(A, lda, B + done, ldb, init ? init + done : nullptr, ldi, C + done, ldc,
-                    rows, K);
+        RowTiles<1>(A, lda, ak, B + done, ldb, init ? init + done : nullptr, ldi, C + done,
+                    ldc, rows, K);
       }
     }
   }
@@ -186,8 +208,10 @@ void Gemm(const T* A, int64_t lda, const T* B, int64_t ldb, const T* init, int64
   if (done == N) return;
   using Stride = Eigen::OuterStride<>;
   using In = Eigen::Map<const Matrix<T>, 0, Stride>;
+  using Strides = Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>;
   Eigen::Map<Matrix<T>, 0, Stride> out(C + done, rows, N - done, Stride(ldc));
-  const In a(A, rows, K, Stride(lda)), b(B + done, K, N - done, Stride(ldb));
+  const Eigen::Map<const Matrix<T>, 0, Strides> a(A, rows, K, Strides(lda, ak));
+  const In b(B + done, K, N - done, Stride(ldb));
   if (init) {
     out = In(init + done, rows, N - done, Stride(ldi));
     out.noalias() += a * b;
@@ -246,7 +270,7 @@ class RecurrenceOp : public OpKernel {
     T* cs_data = HasCellState(cell_) ? cs->flat<T>().data() : nullptr;
     T* acts_data = saved ? acts->flat<T>().data() : nullptr;
     const Cell cell = cell_;
-    ForRowBlocks(ctx, batch, steps * units * width * 2, [&](int64_t b0, int64_t b1) {
+    ForRowBlocks(ctx, batch, RowBlocks(ctx, batch), [&](int64_t, int64_t b0, int64_t b1) {
       const int64_t rows = b1 - b0;
       Matrix<T> h = ConstMap<T>(h0_data + b0 * units, rows, units);
       Matrix<T> c(rows, units), a(rows, width), h_masked(rows, units);
@@ -263,7 +287,7 @@ class RecurrenceOp : public OpKernel {
         }
         const auto x = in.at(t);
         // a = h~ U, plus xz for every cell but the GRU (whose candidate sees r (h~ U_h)).
-        Gemm(h_in, units, u_data, width, cell == Cell::kGru ? nullptr : x.data(), width,
+        Gemm(h_in, units, 1, u_data, width, cell == Cell::kGru ? nullptr : x.data(), width,
              a.data(), width, rows, units, width);
         const int64_t H = units;
         switch (cell) {
@@ -327,33 +351,37 @@ class RecurrenceGradOp : public OpKernel {
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& d_hs = ctx->input(0);
-    const Tensor& d_c = ctx->input(1);
-    const Tensor& hs = ctx->input(2);
-    const Tensor& cs = ctx->input(3);
-    const Tensor& acts = ctx->input(4);
-    const Tensor& kernel = ctx->input(5);
-    const Tensor& h0 = ctx->input(6);
-    const Tensor& c0 = ctx->input(7);
-    const Tensor& mask = ctx->input(8);
+    const Tensor& d_last = ctx->input(1);
+    const Tensor& d_c = ctx->input(2);
+    const Tensor& hs = ctx->input(3);
+    const Tensor& cs = ctx->input(4);
+    const Tensor& acts = ctx->input(5);
+    const Tensor& kernel = ctx->input(6);
+    const Tensor& h0 = ctx->input(7);
+    const Tensor& c0 = ctx->input(8);
+    const Tensor& mask = ctx->input(9);
     const int64_t steps = hs.dim_size(0), batch = hs.dim_size(1);
     const int64_t units = kernel.dim_size(0), width = Gates(cell_) * units;
     const int64_t saved = Saved(cell_) * units;
     const bool gru = cell_ == Cell::kGru, stateful = HasCellState(cell_);
-    Tensor *dxz, *drec, *dh0, *dc0;
+    Tensor *dxz, *du, *drb, *dh0, *dc0;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({steps, batch, width}), &dxz));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(
-                            1, gru ? TensorShape({steps, batch, width}) : TensorShape({0}),
-                            &drec));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, h0.shape(), &dh0));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, stateful ? h0.shape() : TensorShape({0}),
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, kernel.shape(), &du));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({gru ? width : 0}), &drb));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, h0.shape(), &dh0));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, stateful ? h0.shape() : TensorShape({0}),
                                              &dc0));
+    du->flat<T>().setZero();
+    drb->flat<T>().setZero();
     if (batch == 0) return;
     if (steps == 0) {
       dh0->flat<T>().setZero();
       if (stateful) dc0->flat<T>() = d_c.flat<T>();
       return;
     }
-    const T* dhs_data = d_hs.flat<T>().data();
+    // Either may be empty (no gradient reaches the outputs, or only the last step's does).
+    const T* dhs_data = Empty(d_hs) ? nullptr : d_hs.flat<T>().data();
+    const T* dlast_data = Empty(d_last) ? nullptr : d_last.flat<T>().data();
     const T* dc_data = stateful ? d_c.flat<T>().data() : nullptr;
     const T* hs_data = hs.flat<T>().data();
     const T* cs_data = stateful ? cs.flat<T>().data() : nullptr;
@@ -363,26 +391,37 @@ class RecurrenceGradOp : public OpKernel {
     const T* c0_data = stateful ? c0.flat<T>().data() : nullptr;
     const T* mask_data = Empty(mask) ? nullptr : mask.flat<T>().data();
     T* dxz_data = dxz->flat<T>().data();
-    T* drec_data = gru ? drec->flat<T>().data() : nullptr;
     T* dh0_data = dh0->flat<T>().data();
     T* dc0_data = stateful ? dc0->flat<T>().data() : nullptr;
     const Cell cell = cell_;
     const Matrix<T> u_t = ConstMap<T>(u_data, units, width).transpose();  // (G H, H)
     const T* ut_data = u_t.data();
-    ForRowBlocks(ctx, batch, steps * units * width * 2, [&](int64_t b0, int64_t b1) {
+    // Each row block sums its own share of the recurrent kernel's gradient,
+    // sum_t h~_{t-1}^T d(h~_{t-1} U), while the step's values are in cache; the shares are
+    // added at the end (and likewise the GRU's recurrent bias gradient).
+    const int64_t blocks = RowBlocks(ctx, batch);
+    std::vector<Matrix<T>> du_parts(blocks, Matrix<T>::Zero(units, width));
+    std::vector<Matrix<T>> drb_parts(blocks, Matrix<T>::Zero(1, width));
+    ForRowBlocks(ctx, batch, blocks, [&](int64_t block, int64_t b0, int64_t b1) {
       const int64_t rows = b1 - b0, H = units;
+      Matrix<T>& du_part = du_parts[block];
+      Matrix<T> rec(gru ? rows : 0, width), h_masked(mask_data ? rows : 0, units);
       const auto d_out = StepsOf(dhs_data, batch, units, b0, b1);
       const auto h_at = StepsOf(hs_data, batch, units, b0, b1);
       const auto c_at = StepsOf(cs_data, batch, units, b0, b1);
       const auto act = StepsOf(acts_data, batch, saved, b0, b1);
       const auto dz_at = StepsOf(dxz_data, batch, width, b0, b1);
-      const auto drec_at = StepsOf(drec_data, batch, width, b0, b1);
       const ConstMap<T> h_first(h0_data + b0 * units, rows, units);
       Matrix<T> dh(rows, units), dh_next = Matrix<T>::Zero(rows, units), dc(rows, units);
+      if (dlast_data) dh_next = ConstMap<T>(dlast_data + b0 * units, rows, units);
       Matrix<T> dc_next(rows, units), d_in(rows, units);
       if (stateful) dc_next = ConstMap<T>(dc_data + b0 * units, rows, units);
       for (int64_t t = steps - 1; t >= 0; --t) {
-        dh = d_out.at(t) + dh_next;
+        if (dhs_data) {
+          dh = d_out.at(t) + dh_next;
+        } else {
+          dh = dh_next;
+        }
         auto dz = dz_at.at(t);
         switch (cell) {
           case Cell::kRnn: {
@@ -424,7 +463,6 @@ class RecurrenceGradOp : public OpKernel {
             const auto n = g.middleCols(2 * H, H).array();
             const auto a_h = g.middleCols(3 * H, H).array();
             const auto h_prev = t > 0 ? h_at.at(t - 1) : h_first;
-            auto rec = drec_at.at(t);
             dz.middleCols(0, H) = (dh.array() * (h_prev.array() - n) * z * (T(1) - z)).matrix();
             dz.middleCols(2 * H, H) = (dh.array() * (T(1) - z) * (T(1) - n * n)).matrix();
             dz.middleCols(H, H) =
@@ -434,9 +472,21 @@ class RecurrenceGradOp : public OpKernel {
             break;
           }
         }
-        // d h~ = dz U^T (with the GRU's reset gate folded into drec).
-        Gemm((cell == Cell::kGru ? drec_at.at(t) : dz).data(), width, ut_data, units,
-             static_cast<const T*>(nullptr), 0, d_in.data(), units, rows, width, units);
+        // The gradient of a = h~ U (+ rb): dz, with the GRU's reset gate folded in.
+        const T* da = cell == Cell::kGru ? rec.data() : dz.data();
+        if (cell == Cell::kGru) drb_parts[block] += rec.colwise().sum();
+        // dU += h~_{t-1}^T da: h~_{t-1} read transposed, rows `units` apart.
+        const T* h_prev = t > 0 ? h_at.at(t - 1).data() : h_first.data();
+        if (mask_data) {
+          h_masked = ConstMap<T>(h_prev, rows, units)
+                         .cwiseProduct(ConstMap<T>(mask_data + b0 * units, rows, units));
+          h_prev = h_masked.data();
+        }
+        Gemm(h_prev, 1, units, da, width, du_part.data(), width, du_part.data(), width, units,
+             rows, width);
+        // d h~ = da U^T.
+        Gemm(da, width, 1, ut_data, units, static_cast<const T*>(nullptr), 0, d_in.data(), units,
+             rows, width, units);
         if (mask_data) {
           d_in = d_in.cwiseProduct(ConstMap<T>(mask_data + b0 * units, rows, units));
         }
@@ -449,6 +499,12 @@ class RecurrenceGradOp : public OpKernel {
       Map<T>(dh0_data + b0 * units, rows, units) = dh_next;
       if (stateful) Map<T>(dc0_data + b0 * units, rows, units) = dc_next;
     });
+    Map<T> du_total(du->flat<T>().data(), units, width);
+    for (const auto& part : du_parts) du_total += part;
+    if (gru) {
+      Map<T> drb_total(drb->flat<T>().data(), 1, width);
+      for (const auto& part : drb_parts) drb_total += part;
+    }
   }
 
  private:
@@ -497,6 +553,7 @@ REGISTER_OP("ForecasterRecurrence")
 
 REGISTER_OP("ForecasterRecurrenceGrad")
     .Input("d_hs: T")
+    .Input("d_last: T")
     .Input("d_c: T")
     .Input("hs: T")
     .Input("cs: T")
@@ -506,7 +563,8 @@ REGISTER_OP("ForecasterRecurrenceGrad")
     .Input("c0: T")
     .Input("mask: T")
     .Output("dxz: T")
-    .Output("drec: T")
+    .Output("recurrent_kernel_grad: T")
+    .Output("recurrent_bias_grad: T")
     .Output("dh0: T")
     .Output("dc0: T")
     .Attr("cell: {'rnn', 'lstm', 'cifg', 'gru'}")
@@ -514,11 +572,14 @@ REGISTER_OP("ForecasterRecurrenceGrad")
     .SetShapeFn([](InferenceContext* c) {
       const Cell cell = CellAttr(c);
       ShapeHandle dxz;
-      TF_RETURN_IF_ERROR(StepShape(c, 2, 5, Gates(cell), &dxz));
+      TF_RETURN_IF_ERROR(StepShape(c, 3, 6, Gates(cell), &dxz));
       c->set_output(0, dxz);
-      c->set_output(1, cell == Cell::kGru ? dxz : c->MakeShape({0}));
-      c->set_output(2, c->input(6));
-      c->set_output(3, HasCellState(cell) ? c->input(6) : c->MakeShape({0}));
+      c->set_output(1, c->input(6));
+      DimensionHandle width;
+      TF_RETURN_IF_ERROR(c->Multiply(c->Dim(c->input(6), 0), Gates(cell), &width));
+      c->set_output(2, c->MakeShape({cell == Cell::kGru ? width : c->MakeDim(0)}));
+      c->set_output(3, c->input(7));
+      c->set_output(4, HasCellState(cell) ? c->input(7) : c->MakeShape({0}));
       return absl::OkStatus();
     });
 
