@@ -230,14 +230,23 @@ auto Sigmoid(const Eigen::ArrayBase<Derived>& x) {
 
 bool Empty(const Tensor& t) { return t.NumElements() == 0; }
 
-template <typename T>
-class RecurrenceOp : public OpKernel {
+// Both kernels: an op with the `cell` attribute.
+class CellOp : public OpKernel {
  public:
-  explicit RecurrenceOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+  explicit CellOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
     std::string name;
     OP_REQUIRES_OK(ctx, ctx->GetAttr("cell", &name));
     cell_ = ParseCell(name);
   }
+
+ protected:
+  Cell cell_;
+};
+
+template <typename T>
+class RecurrenceOp : public CellOp {
+ public:
+  using CellOp::CellOp;
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& xz = ctx->input(0);
@@ -336,18 +345,12 @@ class RecurrenceOp : public OpKernel {
     });
   }
 
- private:
-  Cell cell_;
 };
 
 template <typename T>
-class RecurrenceGradOp : public OpKernel {
+class RecurrenceGradOp : public CellOp {
  public:
-  explicit RecurrenceGradOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    std::string name;
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("cell", &name));
-    cell_ = ParseCell(name);
-  }
+  using CellOp::CellOp;
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& d_hs = ctx->input(0);
@@ -507,8 +510,6 @@ class RecurrenceGradOp : public OpKernel {
     }
   }
 
- private:
-  Cell cell_;
 };
 
 // Shapes: (steps, batch, k * units) from xz's first two dimensions and U's rows.
