@@ -151,6 +151,12 @@ def test_a_wrong_input_width_is_refused_with_the_shapes():
         native.recurrence("lstm", **args)
 
 
+def test_an_unknown_cell_is_named():
+    args = inputs("rnn", 2, 2, 3, tf.float32, masked=False)
+    with pytest.raises(ValueError, match=r"cell='lstmp' has no native kernel; pass one of"):
+        native.recurrence("lstmp", **args)
+
+
 def test_the_build_is_cached_by_source_and_toolchain(monkeypatch):
     cxx = build.compiler()
     path = build.build(cxx)

@@ -36,7 +36,13 @@ def recurrence(cell, xz, U, h0, c0=None, recurrent_bias=None, mask=None):
         `(hs, states)`: the hidden states `(T, B, H)` and the final states, `[h]` or, for
         "lstm" and "cifg", `[h, c]`, each `(B, H)`. A model that uses only the final states
         (a layer without `return_sequences`) sends the kernel no gradient for `hs`.
+
+    Raises:
+        ValueError: `cell` is not one of `CELLS`.
+        NativeUnavailableError: the kernels do not build or load here.
     """
+    if cell not in CELLS:
+        raise ValueError(f"cell={cell!r} has no native kernel; pass one of {CELLS}")
     module = load()
     dtype = xz.dtype
     stateful = cell in ("lstm", "cifg")
