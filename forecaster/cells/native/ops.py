@@ -12,11 +12,6 @@ import tensorflow as tf
 from forecaster.cells.native.build import load
 
 CELLS = ("rnn", "lstm", "cifg", "gru")
-GATES = {"rnn": 1, "lstm": 4, "cifg": 3, "gru": 3}
-
-
-def _zeros_if_none(grad, like):
-    return tf.zeros_like(like) if grad is None else grad
 
 
 def recurrence(cell, xz, U, h0, c0=None, recurrent_bias=None, mask=None):
@@ -61,7 +56,10 @@ def recurrence(cell, xz, U, h0, c0=None, recurrent_bias=None, mask=None):
         )
 
         def grad(d_hs, d_last, d_c=None):
-            d_c = _zeros_if_none(d_c, h0) if stateful else empty
+            if not stateful:
+                d_c = empty
+            elif d_c is None:  # the final cell state is not used
+                d_c = tf.zeros_like(h0)
             dxz, dU, d_bias, dh0, dc0 = module.forecaster_recurrence_grad(
                 empty if d_hs is None else d_hs,
                 empty if d_last is None else d_last,

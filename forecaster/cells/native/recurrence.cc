@@ -282,7 +282,7 @@ class RecurrenceOp : public CellOp {
     ForRowBlocks(ctx, batch, RowBlocks(ctx, batch), [&](int64_t, int64_t b0, int64_t b1) {
       const int64_t rows = b1 - b0;
       Matrix<T> h = ConstMap<T>(h0_data + b0 * units, rows, units);
-      Matrix<T> c(rows, units), a(rows, width), h_masked(rows, units);
+      Matrix<T> c(rows, units), a(rows, width), h_masked(mask_data ? rows : 0, units);
       if (HasCellState(cell)) c = ConstMap<T>(c0_data + b0 * units, rows, units);
       const auto in = StepsOf(xz_data, batch, width, b0, b1);
       const auto out = StepsOf(hs_data, batch, units, b0, b1);
