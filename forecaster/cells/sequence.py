@@ -26,17 +26,18 @@ class FastRNN(keras.layers.RNN):
     and saves the same weights as `keras.layers.RNN(cell)`: the cell keeps its weights,
     regularizers, constraints and dropout masks, and only the loop over time changes.
 
-    Two fused loops, both computing exactly the cell's equations, both with the input
-    projection `x W` as one matmul over all steps:
+    Two fused loops, both computing exactly the cell's equations:
 
     - "native": the C++ kernels of `forecaster.cells.native`, in training and inference,
       for every cell without peepholes (the GRU with the reset gate after the product,
-      Keras's default), on a machine with no GPU where the kernels build; the layer then
+      Keras's default), on a machine with no GPU where the kernels build; the input
+      projection `x W` is summed into each step's product inside the kernels, and the layer
       sets `supports_jit = False` (the kernels have no XLA form), as `keras.layers.LSTM`
       does for cuDNN;
     - "fused": in training, the other cases (peepholes, the GRU's reset-before form, or no
       C++ compiler) run `forecaster.cells.fused`, an XLA-compiled loop with a hand-written
-      backward pass; in inference they run Keras's loop.
+      backward pass and the input projection as one matmul over all steps; in inference
+      they run Keras's loop.
 
     Cells of more than `NATIVE_MAX_UNITS` units run Keras's loop: there the matmuls dominate
     and TensorFlow's are as fast as the kernels'.
@@ -154,12 +155,13 @@ class FastRNN(keras.layers.RNN):
             hs, states = self._native(x, states, mask_h)
         else:
             hs, states = self._fused(x, states, mask_h)
+            hs = tf.transpose(hs, (1, 0, 2))  # (T, B, H) -> (B, T, H)
         # The last output is the final hidden state; without return_sequences Keras uses
-        # only it, and the transposed sequence is pruned from the graph.
-        return states[0], tf.transpose(hs, (1, 0, 2)), states  # (T, B, H) -> (B, T, H)
+        # only it, and the sequence is pruned from the graph.
+        return states[0], hs, states
 
     def _projected(self, x):
-        """`x W + b` for all steps at once, time-major, with the recurrent kernel and bias.
+        """`x W + b` for all steps at once, time-major, for the fused loop; with its kernels.
 
         Returns:
             `xz (T, B, G*H)` (with the input bias), the recurrent kernel `(H, G*H)` and the
@@ -180,15 +182,27 @@ class FastRNN(keras.layers.RNN):
         return xz, ops.cast(cell.recurrent_kernel, dtype), recurrent_bias
 
     def _native(self, x, states, mask_h):
-        """The recurrence over `x (B, T, F)` in the native kernel; `(T, B, H)` and final states."""
-        xz, recurrent_kernel, recurrent_bias = self._projected(x)
+        """The recurrence over `x (B, T, F)` in the native kernels, input projection included.
+
+        Returns:
+            The hidden states `(B, T, H)` and the final states.
+        """
         cell = self.cell
+        dtype = cell.compute_dtype
+        kernel = ops.cast(cell.kernel, dtype)
+        recurrent_kernel = ops.cast(cell.recurrent_kernel, dtype)
+        bias = ops.cast(cell.bias, dtype) if cell.use_bias else None
         if isinstance(cell, LSTMCell):  # CIFGCell included
             name = "cifg" if isinstance(cell, CIFGCell) else "lstm"
-            return native.recurrence(name, xz, recurrent_kernel, *states, mask=mask_h)
+            return native.recurrence(
+                name, x, kernel, recurrent_kernel, *states, bias=bias, mask=mask_h
+            )
+        recurrent_bias = None
+        if bias is not None and isinstance(cell, GRUCell):  # reset_after: (2, 3 H)
+            bias, recurrent_bias = bias[0], bias[1]
         name = "gru" if isinstance(cell, GRUCell) else "rnn"
         return native.recurrence(
-            name, xz, recurrent_kernel, states[0], None, recurrent_bias, mask_h
+            name, x, kernel, recurrent_kernel, states[0], None, bias, recurrent_bias, mask_h
         )
 
     def _fused(self, x, states, mask_h):

@@ -1,33 +1,38 @@
 // Whole-sequence recurrences of forecaster's four cells as two TensorFlow CPU kernels.
 //
-// ForecasterRecurrence runs a cell over a time-major sequence whose input projection
-// `xz = x W + b` was computed beforehand for all steps at once (one large matmul outside),
+// ForecasterRecurrence runs a cell over a batch-major sequence `x (batch, steps, features)`
 // and saves the gate activations; ForecasterRecurrenceGrad walks the sequence once in
-// reverse, reusing them, and returns the gradient of the gate pre-activations for every
-// step (from which TensorFlow differentiates the input projection: one large matmul), the
-// recurrent kernel's gradient and the GRU's recurrent bias gradient. Inside the loops each
-// step is one matrix product forward (`h U`), two backward (`dz U^T`, and `h^T dz` added to
-// the kernel's gradient while both are in cache) and the element-wise gate work, with no
-// graph overhead between steps.
+// reverse, reusing them, and returns the gradients of the input, of both kernels and of the
+// biases. The input projection is inside the loop: each step's pre-activations are one
+// product over `[x_t, h_{t-1}]` (`x_t W + h~ U + b`, in the same register tiles), so the
+// projected sequence `x W`, (steps, batch, gates x units), is never written to memory and
+// read back, nor its gradient; backward, each step adds `x_t^T dz` and `h~^T dz` to the
+// kernels' gradients and the column sums of `dz` to the biases' while `dz` is in cache, and
+// writes `dx_t = dz W^T`. There is no graph overhead between steps, and no transpose: the
+// input, the hidden states and their gradients stay batch-major, as Keras holds them.
 //
 // Batch rows are independent through the whole sequence, so each kernel splits the batch
-// into contiguous row blocks, one per thread of TensorFlow's intra-op pool, and runs every
-// step of a block without synchronizing with the others.
+// into contiguous row blocks that the threads of TensorFlow's intra-op pool take in turn,
+// each running every step of its block without synchronizing with the others.
 //
 // The equations are exactly those of the cells' `call` with tanh and sigmoid (Eigen's
 // tanh, the function TensorFlow's own Tanh kernel runs, and the sigmoid as
 // 0.5 tanh(x / 2) + 0.5, equal to TensorFlow's Sigmoid to float rounding):
 //
-//   rnn:  h = tanh(xz + h~ U)
-//   lstm: gates (i, f, c, o); c = f c_prev + i tanh(a_c); h = o tanh(c)
+//   rnn:  h = tanh(x W + b + h~ U)
+//   lstm: gates (i, f, c, o) of z = x W + b + h~ U; c = f c_prev + i tanh(z_c); h = o tanh(c)
 //   cifg: gates (f, c, o); i = 1 - f
-//   gru:  gates (z, r, h), reset after the product: a = h~ U + rb;
+//   gru:  gates (z, r, h), reset after the product: xz = x W + b, a = h~ U + rb;
 //         z = sig(xz_z + a_z), r = sig(xz_r + a_r), n = tanh(xz_h + r a_h),
 //         h = z h_prev + (1 - z) n
 //
 // where h~ is h_prev times the recurrent dropout mask when one is given. Optional inputs
-// (c0, the GRU's recurrent bias, the mask) are passed as empty tensors when absent.
+// (the biases, c0, the mask) are passed as empty tensors when absent.
 
+#include <algorithm>
+#include <atomic>
+#include <initializer_list>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -108,115 +113,164 @@ ConstSteps<T> StepsOf(const T* data, int64_t batch, int64_t width, int64_t b0, i
   return ConstSteps<T>{data, batch, width, b0, b1 - b0};
 }
 
-// How many row blocks the batch is split into: one per intra-op thread, at most one a row.
+// How many row blocks the batch is split into: `kBlocksPerThread` per intra-op thread, of at
+// least `kMinRows` rows each (one block for a small batch).
+constexpr int64_t kBlocksPerThread = 2, kMinRows = 8;
 int64_t RowBlocks(OpKernelContext* ctx, int64_t batch) {
   const int64_t threads = ctx->device()->tensorflow_cpu_worker_threads()->num_threads;
-  return std::max<int64_t>(1, std::min(threads, batch));
+  return std::max<int64_t>(1, std::min(threads * kBlocksPerThread, batch / kMinRows));
 }
 
-// Runs `work(block, b0, b1)` for each of `blocks` contiguous row blocks of the batch, all
-// but the last on the intra-op pool, the last on this thread; returns when all are done.
+// Runs `work(block, b0, b1)` for each of `blocks` contiguous row blocks of the batch and
+// returns when all are done. This thread and up to (threads - 1) helpers on the intra-op
+// pool take the blocks in turn from a shared counter. A pool thread can take milliseconds to
+// start (the scheduler may first queue it on this thread's core), so fixed shares left one
+// core idle for half the op; with blocks taken in turn, a late helper finds less work left,
+// and one that finds none returns at once, touching only the shared counters.
 template <typename Work>
 void ForRowBlocks(OpKernelContext* ctx, int64_t batch, int64_t blocks, Work work) {
-  auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
-  auto run = [&](int64_t i) { work(i, batch * i / blocks, batch * (i + 1) / blocks); };
-  ::tensorflow::BlockingCounter pending(static_cast<int>(blocks - 1));
-  for (int64_t i = 0; i + 1 < blocks; ++i) {
-    pool->Schedule([&run, &pending, i] {
-      run(i);
-      pending.DecrementCount();
-    });
-  }
-  run(blocks - 1);
-  pending.Wait();
+  struct Shared {
+    std::atomic<int64_t> next{0};
+    ::tensorflow::BlockingCounter done;
+    explicit Shared(int64_t blocks) : done(static_cast<int>(blocks)) {}
+  };
+  auto shared = std::make_shared<Shared>(blocks);
+  auto take = [shared, batch, blocks, &work] {
+    for (int64_t i; (i = shared->next.fetch_add(1)) < blocks;) {
+      work(i, batch * i / blocks, batch * (i + 1) / blocks);
+      shared->done.DecrementCount();
+    }
+  };
+  auto* threads = ctx->device()->tensorflow_cpu_worker_threads();
+  const int64_t helpers = std::min<int64_t>(threads->num_threads, blocks) - 1;
+  for (int64_t i = 0; i < helpers; ++i) threads->workers->Schedule(take);
+  take();
+  shared->done.Wait();
 }
 
-// C (rows x N) = init + A (rows x K) B (K x N), row-major with leading dimensions lda,
-// ldb, ldc, ldi, A's columns `ak` apart (1, or the row length to read a transposed
-// matrix); `init` may be null (zero) or C itself (accumulate). The recurrent products are small
-// (rows <= batch / threads, K = units) and use the same B at every step, so in float32 on
-// AVX2 + FMA they run in register tiles of 6 rows x 16 columns straight from B, with no
-// packing; Eigen's general product packs both operands at every call and ran at 40% of
-// this speed at 32 x 64 x 256. Other types and processors use Eigen's product.
+// One term of a sum of matrix products: A (rows x k) times B (k x N), row-major, A's rows
+// `lda` apart and its columns `ak` apart (1, or the row length to read a transposed matrix),
+// B's rows `ldb` apart.
+template <typename T>
+struct Product {
+  const T* a;
+  int64_t lda, ak;
+  const T* b;
+  int64_t ldb, k;
+};
+
+// C (rows x N, rows `ldc` apart) = init + the sum of `count` products. `init` may be null
+// (zero), C itself (accumulate), or a row broadcast to every row (`ldi` = 0, a bias). The
+// per-step products are small (rows <= batch / threads, k = features or units) and use the
+// same B at every step, so in float32 on AVX2 + FMA they run in register tiles of 6 rows x
+// 16 columns straight from B, with no packing, every term summed into the same registers;
+// Eigen's general product packs both operands at every call and ran at 40% of this speed at
+// 32 x 64 x 256. Other types and processors use Eigen's product.
+// At most this many products are summed in one call of Gemm.
+constexpr int kMaxTerms = 2;
+
 #if defined(__AVX2__) && defined(__FMA__)
-template <int kRows, int kVectors>
-inline void Tile(const float* A, int64_t lda, int64_t ak, const float* B, int64_t ldb,
-                 const float* init, int64_t ldi, float* C, int64_t ldc, int64_t K) {
+// `kVectors` vectors of 8 columns; with kMasked, one vector of the columns `tail` enables
+// (the last, fewer than 8, columns of a product).
+template <int kRows, int kVectors, bool kMasked>
+inline void Tile(const Product<float>* terms, int count, int64_t col, __m256i tail,
+                 const float* init, int64_t ldi, float* C, int64_t ldc) {
+  auto load = [tail](const float* p) {
+    return kMasked ? _mm256_maskload_ps(p, tail) : _mm256_loadu_ps(p);
+  };
   __m256 acc[kRows][kVectors];
   for (int r = 0; r < kRows; ++r) {
     for (int v = 0; v < kVectors; ++v) {
-      acc[r][v] = init ? _mm256_loadu_ps(init + r * ldi + 8 * v) : _mm256_setzero_ps();
+      acc[r][v] = init ? load(init + r * ldi + 8 * v) : _mm256_setzero_ps();
     }
   }
-  for (int64_t k = 0; k < K; ++k) {
-    __m256 b[kVectors];
-    for (int v = 0; v < kVectors; ++v) b[v] = _mm256_loadu_ps(B + k * ldb + 8 * v);
-    for (int r = 0; r < kRows; ++r) {
-      const __m256 a = _mm256_broadcast_ss(A + r * lda + k * ak);
-      for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
+  for (int term = 0; term < count; ++term) {
+    const Product<float>& p = terms[term];
+    const float* B = p.b + col;
+    for (int64_t k = 0; k < p.k; ++k) {
+      __m256 b[kVectors];
+      for (int v = 0; v < kVectors; ++v) b[v] = load(B + k * p.ldb + 8 * v);
+      for (int r = 0; r < kRows; ++r) {
+        const __m256 a = _mm256_broadcast_ss(p.a + r * p.lda + k * p.ak);
+        for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
+      }
     }
   }
   for (int r = 0; r < kRows; ++r) {
-    for (int v = 0; v < kVectors; ++v) _mm256_storeu_ps(C + r * ldc + 8 * v, acc[r][v]);
+    for (int v = 0; v < kVectors; ++v) {
+      if constexpr (kMasked) {
+        _mm256_maskstore_ps(C + r * ldc + 8 * v, tail, acc[r][v]);
+      } else {
+        _mm256_storeu_ps(C + r * ldc + 8 * v, acc[r][v]);
+      }
+    }
   }
 }
 
-template <int kVectors>
-inline void RowTiles(const float* A, int64_t lda, int64_t ak, const float* B, int64_t ldb,
-                     const float* init, int64_t ldi, float* C, int64_t ldc, int64_t rows,
-                     int64_t K) {
-  int64_t r = 0;
-  for (; r + 6 <= rows; r += 6) {
-    Tile<6, kVectors>(A + r * lda, lda, ak, B, ldb, init ? init + r * ldi : nullptr, ldi,
-                      C + r * ldc, ldc, K);
-  }
-  const float* a = A + r * lda;
-  const float* i = init ? init + r * ldi : nullptr;
-  float* c = C + r * ldc;
-  switch (rows - r) {
-    case 5: Tile<5, kVectors>(a, lda, ak, B, ldb, i, ldi, c, ldc, K); break;
-    case 4: Tile<4, kVectors>(a, lda, ak, B, ldb, i, ldi, c, ldc, K); break;
-    case 3: Tile<3, kVectors>(a, lda, ak, B, ldb, i, ldi, c, ldc, K); break;
-    case 2: Tile<2, kVectors>(a, lda, ak, B, ldb, i, ldi, c, ldc, K); break;
-    case 1: Tile<1, kVectors>(a, lda, ak, B, ldb, i, ldi, c, ldc, K); break;
-    default: break;
+// The tiles of one column block (16, 8 or `tail`'s columns from `col`) over every row.
+template <int kVectors, bool kMasked = false>
+inline void RowTiles(const Product<float>* terms, int count, int64_t col, const float* init,
+                     int64_t ldi, float* C, int64_t ldc, int64_t rows,
+                     __m256i tail = _mm256_setzero_si256()) {
+  Product<float> at[kMaxTerms];
+  for (int term = 0; term < count; ++term) at[term] = terms[term];
+  for (int64_t r = 0;; r += 6) {
+    const float* i = init ? init + r * ldi + col : nullptr;
+    float* c = C + r * ldc + col;
+    switch (std::min<int64_t>(rows - r, 6)) {
+      case 6: Tile<6, kVectors, kMasked>(at, count, col, tail, i, ldi, c, ldc); break;
+      case 5: Tile<5, kVectors, kMasked>(at, count, col, tail, i, ldi, c, ldc); break;
+      case 4: Tile<4, kVectors, kMasked>(at, count, col, tail, i, ldi, c, ldc); break;
+      case 3: Tile<3, kVectors, kMasked>(at, count, col, tail, i, ldi, c, ldc); break;
+      case 2: Tile<2, kVectors, kMasked>(at, count, col, tail, i, ldi, c, ldc); break;
+      case 1: Tile<1, kVectors, kMasked>(at, count, col, tail, i, ldi, c, ldc); break;
+      default: return;
+    }
+    for (int term = 0; term < count; ++term) at[term].a += 6 * at[term].lda;
   }
 }
 #endif
 
 template <typename T>
-void Gemm(const T* A, int64_t lda, int64_t ak, const T* B, int64_t ldb, const T* init,
-          int64_t ldi, T* C, int64_t ldc, int64_t rows, int64_t K, int64_t N) {
+void Gemm(T* C, int64_t ldc, int64_t rows, int64_t N, const T* init, int64_t ldi,
+          std::initializer_list<Product<T>> products) {
+  const Product<T>* terms = products.begin();
+  const int count = static_cast<int>(products.size());
   int64_t done = 0;
 #if defined(__AVX2__) && defined(__FMA__)
   // The tiles read B from memory once per 6 rows: fast while B stays in the core's L2
   // cache; a larger B (512 units and up) goes to Eigen's cache-blocked product.
   constexpr int64_t kTileBytes = 512 * 1024;
   if constexpr (std::is_same_v<T, float>) {
-    if (K * N * static_cast<int64_t>(sizeof(float)) <= kTileBytes) {
-      for (; done + 16 <= N; done += 16) {
-        RowTiles<2>(A, lda, ak, B + done, ldb, init ? init + done : nullptr, ldi, C + done,
-                    ldc, rows, K);
-      }
-      for (; done + 8 <= N; done += 8) {
-        RowTiles<1>(A, lda, ak, B + done, ldb, init ? init + done : nullptr, ldi, C + done,
-                    ldc, rows, K);
+    int64_t b_bytes = 0;
+    for (const auto& p : products) b_bytes += p.k * N * static_cast<int64_t>(sizeof(float));
+    if (b_bytes <= kTileBytes && count <= kMaxTerms) {
+      for (; done + 16 <= N; done += 16) RowTiles<2>(terms, count, done, init, ldi, C, ldc, rows);
+      for (; done + 8 <= N; done += 8) RowTiles<1>(terms, count, done, init, ldi, C, ldc, rows);
+      if (done < N) {
+        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(N - done), lanes);
+        RowTiles<1, true>(terms, count, done, init, ldi, C, ldc, rows, tail);
+        done = N;
       }
     }
   }
 #endif
   if (done == N) return;
   using Stride = Eigen::OuterStride<>;
-  using In = Eigen::Map<const Matrix<T>, 0, Stride>;
   using Strides = Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>;
   Eigen::Map<Matrix<T>, 0, Stride> out(C + done, rows, N - done, Stride(ldc));
-  const Eigen::Map<const Matrix<T>, 0, Strides> a(A, rows, K, Strides(lda, ak));
-  const In b(B + done, K, N - done, Stride(ldb));
-  if (init) {
-    out = In(init + done, rows, N - done, Stride(ldi));
-    out.noalias() += a * b;
-  } else {
-    out.noalias() = a * b;
+  if (init == nullptr) {
+    out.setZero();
+  } else if (ldi == 0) {
+    out = ConstRow<T>(init + done, N - done).replicate(rows, 1);
+  } else if (init != C) {
+    out = Eigen::Map<const Matrix<T>, 0, Stride>(init + done, rows, N - done, Stride(ldi));
+  }
+  for (const auto& p : products) {
+    const Eigen::Map<const Matrix<T>, 0, Strides> a(p.a, rows, p.k, Strides(p.lda, p.ak));
+    out.noalias() += a * Eigen::Map<const Matrix<T>, 0, Stride>(p.b + done, p.k, N - done,
+                                                                 Stride(p.ldb));
   }
 }
 
@@ -243,49 +297,87 @@ class CellOp : public OpKernel {
   Cell cell_;
 };
 
+// One step's rows of a batch-major (batch, steps, width) tensor, rows `steps * width` apart.
+template <typename T>
+using StridedMap = Eigen::Map<T, 0, Eigen::OuterStride<>>;
+
+template <typename T>
+struct BatchMajor {
+  T* data;
+  int64_t steps, width, b0, rows;
+  // Row b0 of step t, and the distance between rows.
+  T* row(int64_t t) const { return data + (b0 * steps + t) * width; }
+  int64_t stride() const { return steps * width; }
+  StridedMap<std::conditional_t<std::is_const_v<T>, const Matrix<std::remove_const_t<T>>,
+                                Matrix<T>>>
+  at(int64_t t) const {
+    return {row(t), rows, width, Eigen::OuterStride<>(stride())};
+  }
+};
+
+template <typename T>
+BatchMajor<T> BatchMajorOf(T* data, int64_t steps, int64_t width, int64_t b0, int64_t b1) {
+  return BatchMajor<T>{data, steps, width, b0, b1 - b0};
+}
+
+template <typename T>
+const T* DataOrNull(const Tensor& t) {
+  return Empty(t) ? nullptr : t.flat<T>().data();
+}
+
 template <typename T>
 class RecurrenceOp : public CellOp {
  public:
   using CellOp::CellOp;
 
   void Compute(OpKernelContext* ctx) override {
-    const Tensor& xz = ctx->input(0);
-    const Tensor& kernel = ctx->input(1);
-    const Tensor& h0 = ctx->input(2);
-    const Tensor& c0 = ctx->input(3);
-    const Tensor& rbias = ctx->input(4);
-    const Tensor& mask = ctx->input(5);
-    const int64_t steps = xz.dim_size(0), batch = xz.dim_size(1);
+    const Tensor& x = ctx->input(0);
+    const Tensor& input_kernel = ctx->input(1);
+    const Tensor& bias = ctx->input(2);
+    const Tensor& kernel = ctx->input(3);
+    const Tensor& h0 = ctx->input(4);
+    const Tensor& c0 = ctx->input(5);
+    const Tensor& rbias = ctx->input(6);
+    const Tensor& mask = ctx->input(7);
     const int64_t units = kernel.dim_size(0), width = Gates(cell_) * units;
-    OP_REQUIRES(ctx, xz.dims() == 3 && xz.dim_size(2) == width,
+    OP_REQUIRES(ctx, x.dims() == 3 && input_kernel.dims() == 2 &&
+                         input_kernel.dim_size(0) == x.dim_size(2) &&
+                         input_kernel.dim_size(1) == width && kernel.dim_size(1) == width,
                 ::tensorflow::errors::InvalidArgument(
-                    "xz must be (steps, batch, ", width, "), got ", xz.shape().DebugString()));
+                    "x (batch, steps, features) and kernels (features, ", width, "), (",
+                    units, ", ", width, ") expected, got x ", x.shape().DebugString(),
+                    ", kernels ", input_kernel.shape().DebugString(), ", ",
+                    kernel.shape().DebugString()));
+    const int64_t batch = x.dim_size(0), steps = x.dim_size(1), features = x.dim_size(2);
     Tensor *hs, *cs, *acts;
     const int64_t saved = Saved(cell_) * units;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({steps, batch, units}), &hs));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({batch, steps, units}), &hs));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(
                             1, HasCellState(cell_) ? TensorShape({steps, batch, units})
                                                    : TensorShape({0}),
                             &cs));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({steps, batch, saved}), &acts));
     if (steps == 0 || batch == 0) return;
-    const T* xz_data = xz.flat<T>().data();
+    const T* x_data = x.flat<T>().data();
+    const T* w_data = input_kernel.flat<T>().data();
+    const T* b_data = DataOrNull<T>(bias);
     const T* u_data = kernel.flat<T>().data();
     const T* h0_data = h0.flat<T>().data();
-    const T* c0_data = Empty(c0) ? nullptr : c0.flat<T>().data();
-    const T* rb_data = Empty(rbias) ? nullptr : rbias.flat<T>().data();
-    const T* mask_data = Empty(mask) ? nullptr : mask.flat<T>().data();
+    const T* c0_data = DataOrNull<T>(c0);
+    const T* rb_data = DataOrNull<T>(rbias);
+    const T* mask_data = DataOrNull<T>(mask);
     T* hs_data = hs->flat<T>().data();
     T* cs_data = HasCellState(cell_) ? cs->flat<T>().data() : nullptr;
     T* acts_data = saved ? acts->flat<T>().data() : nullptr;
     const Cell cell = cell_;
     ForRowBlocks(ctx, batch, RowBlocks(ctx, batch), [&](int64_t, int64_t b0, int64_t b1) {
-      const int64_t rows = b1 - b0;
+      const int64_t rows = b1 - b0, H = units;
       Matrix<T> h = ConstMap<T>(h0_data + b0 * units, rows, units);
       Matrix<T> c(rows, units), a(rows, width), h_masked(mask_data ? rows : 0, units);
+      Matrix<T> xz(cell == Cell::kGru ? rows : 0, width);
       if (HasCellState(cell)) c = ConstMap<T>(c0_data + b0 * units, rows, units);
-      const auto in = StepsOf(xz_data, batch, width, b0, b1);
-      const auto out = StepsOf(hs_data, batch, units, b0, b1);
+      const auto in = BatchMajorOf(x_data, steps, features, b0, b1);
+      const auto out = BatchMajorOf(hs_data, steps, units, b0, b1);
       const auto cell_out = StepsOf(cs_data, batch, units, b0, b1);
       const auto act = StepsOf(acts_data, batch, saved, b0, b1);
       for (int64_t t = 0; t < steps; ++t) {
@@ -294,11 +386,15 @@ class RecurrenceOp : public CellOp {
           h_masked = h.cwiseProduct(ConstMap<T>(mask_data + b0 * units, rows, units));
           h_in = h_masked.data();
         }
-        const auto x = in.at(t);
-        // a = h~ U, plus xz for every cell but the GRU (whose candidate sees r (h~ U_h)).
-        Gemm(h_in, units, 1, u_data, width, cell == Cell::kGru ? nullptr : x.data(), width,
-             a.data(), width, rows, units, width);
-        const int64_t H = units;
+        const Product<T> input{in.row(t), in.stride(), 1, w_data, width, features};
+        const Product<T> recurrent{h_in, units, 1, u_data, width, units};
+        if (cell == Cell::kGru) {
+          // xz = x W + b and a = h~ U + rb apart: the candidate sees r a_h.
+          Gemm(xz.data(), width, rows, width, b_data, 0, {input});
+          Gemm(a.data(), width, rows, width, rb_data, 0, {recurrent});
+        } else {
+          Gemm(a.data(), width, rows, width, b_data, 0, {input, recurrent});
+        }
         switch (cell) {
           case Cell::kRnn:
             h = a.array().tanh();
@@ -325,13 +421,12 @@ class RecurrenceOp : public CellOp {
             break;
           }
           case Cell::kGru: {
-            if (rb_data) a.rowwise() += ConstRow<T>(rb_data, width);
             auto g = act.at(t);
-            g.middleCols(0, H) = Sigmoid((x.middleCols(0, H) + a.middleCols(0, H)).array());
-            g.middleCols(H, H) = Sigmoid((x.middleCols(H, H) + a.middleCols(H, H)).array());
+            g.middleCols(0, H) = Sigmoid((xz.middleCols(0, H) + a.middleCols(0, H)).array());
+            g.middleCols(H, H) = Sigmoid((xz.middleCols(H, H) + a.middleCols(H, H)).array());
             g.middleCols(3 * H, H) = a.middleCols(2 * H, H);
             g.middleCols(2 * H, H) =
-                (x.middleCols(2 * H, H).array() +
+                (xz.middleCols(2 * H, H).array() +
                  g.middleCols(H, H).array() * a.middleCols(2 * H, H).array())
                     .tanh();
             const auto z = g.middleCols(0, H).array();
@@ -344,7 +439,6 @@ class RecurrenceOp : public CellOp {
       }
     });
   }
-
 };
 
 template <typename T>
@@ -356,68 +450,84 @@ class RecurrenceGradOp : public CellOp {
     const Tensor& d_hs = ctx->input(0);
     const Tensor& d_last = ctx->input(1);
     const Tensor& d_c = ctx->input(2);
-    const Tensor& hs = ctx->input(3);
-    const Tensor& cs = ctx->input(4);
-    const Tensor& acts = ctx->input(5);
-    const Tensor& kernel = ctx->input(6);
-    const Tensor& h0 = ctx->input(7);
-    const Tensor& c0 = ctx->input(8);
-    const Tensor& mask = ctx->input(9);
-    const int64_t steps = hs.dim_size(0), batch = hs.dim_size(1);
+    const Tensor& x = ctx->input(3);
+    const Tensor& input_kernel = ctx->input(4);
+    const Tensor& hs = ctx->input(5);
+    const Tensor& cs = ctx->input(6);
+    const Tensor& acts = ctx->input(7);
+    const Tensor& kernel = ctx->input(8);
+    const Tensor& h0 = ctx->input(9);
+    const Tensor& c0 = ctx->input(10);
+    const Tensor& mask = ctx->input(11);
+    const int64_t batch = x.dim_size(0), steps = x.dim_size(1), features = x.dim_size(2);
     const int64_t units = kernel.dim_size(0), width = Gates(cell_) * units;
     const int64_t saved = Saved(cell_) * units;
     const bool gru = cell_ == Cell::kGru, stateful = HasCellState(cell_);
-    Tensor *dxz, *du, *drb, *dh0, *dc0;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({steps, batch, width}), &dxz));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, kernel.shape(), &du));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({gru ? width : 0}), &drb));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, h0.shape(), &dh0));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, stateful ? h0.shape() : TensorShape({0}),
+    Tensor *dx, *dw, *db, *du, *drb, *dh0, *dc0;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &dx));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, input_kernel.shape(), &dw));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({width}), &db));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, kernel.shape(), &du));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({gru ? width : 0}), &drb));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(5, h0.shape(), &dh0));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(6, stateful ? h0.shape() : TensorShape({0}),
                                              &dc0));
-    du->flat<T>().setZero();
-    drb->flat<T>().setZero();
+    for (Tensor* sum : {dw, db, du, drb}) sum->flat<T>().setZero();
     if (batch == 0) return;
     if (steps == 0) {
-      dh0->flat<T>().setZero();
+      if (Empty(d_last)) {
+        dh0->flat<T>().setZero();
+      } else {
+        dh0->flat<T>() = d_last.flat<T>();
+      }
       if (stateful) dc0->flat<T>() = d_c.flat<T>();
       return;
     }
     // Either may be empty (no gradient reaches the outputs, or only the last step's does).
-    const T* dhs_data = Empty(d_hs) ? nullptr : d_hs.flat<T>().data();
-    const T* dlast_data = Empty(d_last) ? nullptr : d_last.flat<T>().data();
+    const T* dhs_data = DataOrNull<T>(d_hs);
+    const T* dlast_data = DataOrNull<T>(d_last);
     const T* dc_data = stateful ? d_c.flat<T>().data() : nullptr;
+    const T* x_data = x.flat<T>().data();
     const T* hs_data = hs.flat<T>().data();
     const T* cs_data = stateful ? cs.flat<T>().data() : nullptr;
     const T* acts_data = saved ? acts.flat<T>().data() : nullptr;
     const T* u_data = kernel.flat<T>().data();
     const T* h0_data = h0.flat<T>().data();
     const T* c0_data = stateful ? c0.flat<T>().data() : nullptr;
-    const T* mask_data = Empty(mask) ? nullptr : mask.flat<T>().data();
-    T* dxz_data = dxz->flat<T>().data();
+    const T* mask_data = DataOrNull<T>(mask);
+    T* dx_data = dx->flat<T>().data();
     T* dh0_data = dh0->flat<T>().data();
     T* dc0_data = stateful ? dc0->flat<T>().data() : nullptr;
     const Cell cell = cell_;
-    const Matrix<T> u_t = ConstMap<T>(u_data, units, width).transpose();  // (G H, H)
-    const T* ut_data = u_t.data();
-    // Each row block sums its own share of the recurrent kernel's gradient,
-    // sum_t h~_{t-1}^T d(h~_{t-1} U), while the step's values are in cache; the shares are
-    // added at the end (and likewise the GRU's recurrent bias gradient).
+    // Both kernels transposed once, (G H, H) and (G H, F), for dh = da U^T and dx = dz W^T.
+    const Matrix<T> u_t = ConstMap<T>(u_data, units, width).transpose();
+    const Matrix<T> w_t = ConstMap<T>(input_kernel.flat<T>().data(), features, width).transpose();
+    // Each row block sums its own share of the kernels' and biases' gradients,
+    // sum_t x_t^T dz_t and h~_{t-1}^T da_t, while the step's values are in cache; the
+    // shares are added at the end.
     const int64_t blocks = RowBlocks(ctx, batch);
-    std::vector<Matrix<T>> du_parts(blocks, Matrix<T>::Zero(units, width));
-    std::vector<Matrix<T>> drb_parts(blocks, Matrix<T>::Zero(1, width));
+    struct Sums {
+      Matrix<T> dw, du, db, drb;
+    };
+    std::vector<Sums> parts(blocks);
     ForRowBlocks(ctx, batch, blocks, [&](int64_t block, int64_t b0, int64_t b1) {
       const int64_t rows = b1 - b0, H = units;
-      Matrix<T>& du_part = du_parts[block];
-      Matrix<T> rec(gru ? rows : 0, width), h_masked(mask_data ? rows : 0, units);
-      const auto d_out = StepsOf(dhs_data, batch, units, b0, b1);
-      const auto h_at = StepsOf(hs_data, batch, units, b0, b1);
+      Sums& sum = parts[block];
+      sum.dw = Matrix<T>::Zero(features, width);
+      sum.du = Matrix<T>::Zero(units, width);
+      sum.db = Matrix<T>::Zero(1, width);
+      sum.drb = Matrix<T>::Zero(1, gru ? width : 0);
+      Matrix<T> dz(rows, width), rec(gru ? rows : 0, width), h_masked(mask_data ? rows : 0, units);
+      const auto d_out = BatchMajorOf(dhs_data, steps, units, b0, b1);
+      const auto h_at = BatchMajorOf(hs_data, steps, units, b0, b1);
+      const auto in = BatchMajorOf(x_data, steps, features, b0, b1);
+      const auto d_in = BatchMajorOf(dx_data, steps, features, b0, b1);
       const auto c_at = StepsOf(cs_data, batch, units, b0, b1);
       const auto act = StepsOf(acts_data, batch, saved, b0, b1);
-      const auto dz_at = StepsOf(dxz_data, batch, width, b0, b1);
       const ConstMap<T> h_first(h0_data + b0 * units, rows, units);
       Matrix<T> dh(rows, units), dh_next = Matrix<T>::Zero(rows, units), dc(rows, units);
       if (dlast_data) dh_next = ConstMap<T>(dlast_data + b0 * units, rows, units);
-      Matrix<T> dc_next(rows, units), d_in(rows, units);
+      Matrix<T> dc_next(rows, units), d_rec(rows, units);
       if (stateful) dc_next = ConstMap<T>(dc_data + b0 * units, rows, units);
       for (int64_t t = steps - 1; t >= 0; --t) {
         if (dhs_data) {
@@ -425,7 +535,6 @@ class RecurrenceGradOp : public CellOp {
         } else {
           dh = dh_next;
         }
-        auto dz = dz_at.at(t);
         switch (cell) {
           case Cell::kRnn: {
             const auto h = h_at.at(t).array();
@@ -465,9 +574,14 @@ class RecurrenceGradOp : public CellOp {
             const auto r = g.middleCols(H, H).array();
             const auto n = g.middleCols(2 * H, H).array();
             const auto a_h = g.middleCols(3 * H, H).array();
-            const auto h_prev = t > 0 ? h_at.at(t - 1) : h_first;
-            dz.middleCols(0, H) = (dh.array() * (h_prev.array() - n) * z * (T(1) - z)).matrix();
-            dz.middleCols(2 * H, H) = (dh.array() * (T(1) - z) * (T(1) - n * n)).matrix();
+            const auto dh_a = dh.array();
+            if (t > 0) {
+              dz.middleCols(0, H) =
+                  (dh_a * (h_at.at(t - 1).array() - n) * z * (T(1) - z)).matrix();
+            } else {
+              dz.middleCols(0, H) = (dh_a * (h_first.array() - n) * z * (T(1) - z)).matrix();
+            }
+            dz.middleCols(2 * H, H) = (dh_a * (T(1) - z) * (T(1) - n * n)).matrix();
             dz.middleCols(H, H) =
                 (dz.middleCols(2 * H, H).array() * a_h * r * (T(1) - r)).matrix();
             rec.leftCols(2 * H) = dz.leftCols(2 * H);
@@ -475,51 +589,65 @@ class RecurrenceGradOp : public CellOp {
             break;
           }
         }
-        // The gradient of a = h~ U (+ rb): dz, with the GRU's reset gate folded in.
-        const T* da = cell == Cell::kGru ? rec.data() : dz.data();
-        if (cell == Cell::kGru) drb_parts[block] += rec.colwise().sum();
-        // dU += h~_{t-1}^T da: h~_{t-1} read transposed, rows `units` apart.
-        const T* h_prev = t > 0 ? h_at.at(t - 1).data() : h_first.data();
+        // dz is the gradient of x W + b (+ h~ U for all but the GRU, whose a = h~ U + rb
+        // has the gradient `rec`, with the reset gate folded in).
+        const T* da = gru ? rec.data() : dz.data();
+        sum.db += dz.colwise().sum();
+        if (gru) sum.drb += rec.colwise().sum();
+        // h~_{t-1}, rows `h_stride` apart.
+        const T* h_prev = t > 0 ? h_at.row(t - 1) : h_first.data();
+        int64_t h_stride = t > 0 ? h_at.stride() : units;
         if (mask_data) {
-          h_masked = ConstMap<T>(h_prev, rows, units)
+          h_masked = StridedMap<const Matrix<T>>(h_prev, rows, units,
+                                                 Eigen::OuterStride<>(h_stride))
                          .cwiseProduct(ConstMap<T>(mask_data + b0 * units, rows, units));
           h_prev = h_masked.data();
+          h_stride = units;
         }
-        Gemm(h_prev, 1, units, da, width, du_part.data(), width, du_part.data(), width, units,
-             rows, width);
-        // d h~ = da U^T.
-        Gemm(da, width, 1, ut_data, units, static_cast<const T*>(nullptr), 0, d_in.data(), units,
-             rows, width, units);
+        // dU += h~_{t-1}^T da and dW += x_t^T dz, the left sides read transposed.
+        Gemm(sum.du.data(), width, units, width, sum.du.data(), width,
+             {Product<T>{h_prev, 1, h_stride, da, width, rows}});
+        Gemm(sum.dw.data(), width, features, width, sum.dw.data(), width,
+             {Product<T>{in.row(t), 1, in.stride(), dz.data(), width, rows}});
+        // dx_t = dz W^T and d h~_{t-1} = da U^T.
+        Gemm(d_in.row(t), d_in.stride(), rows, features, static_cast<const T*>(nullptr), 0,
+             {Product<T>{dz.data(), width, 1, w_t.data(), features, width}});
+        Gemm(d_rec.data(), units, rows, units, static_cast<const T*>(nullptr), 0,
+             {Product<T>{da, width, 1, u_t.data(), units, width}});
         if (mask_data) {
-          d_in = d_in.cwiseProduct(ConstMap<T>(mask_data + b0 * units, rows, units));
+          d_rec = d_rec.cwiseProduct(ConstMap<T>(mask_data + b0 * units, rows, units));
         }
-        if (cell == Cell::kGru) {
-          dh_next = (dh.array() * act.at(t).middleCols(0, H).array()).matrix() + d_in;
+        if (gru) {
+          dh_next = (dh.array() * act.at(t).middleCols(0, H).array()).matrix() + d_rec;
         } else {
-          dh_next = d_in;
+          dh_next = d_rec;
         }
       }
       Map<T>(dh0_data + b0 * units, rows, units) = dh_next;
       if (stateful) Map<T>(dc0_data + b0 * units, rows, units) = dc_next;
     });
+    Map<T> dw_total(dw->flat<T>().data(), features, width);
     Map<T> du_total(du->flat<T>().data(), units, width);
-    for (const auto& part : du_parts) du_total += part;
-    if (gru) {
-      Map<T> drb_total(drb->flat<T>().data(), 1, width);
-      for (const auto& part : drb_parts) drb_total += part;
+    Map<T> db_total(db->flat<T>().data(), 1, width);
+    for (const auto& part : parts) {
+      dw_total += part.dw;
+      du_total += part.du;
+      db_total += part.db;
+      if (gru) Map<T>(drb->flat<T>().data(), 1, width) += part.drb;
     }
   }
-
 };
 
-// Shapes: (steps, batch, k * units) from xz's first two dimensions and U's rows.
-absl::Status StepShape(InferenceContext* c, int input, int units_from, int64_t k,
-                               ShapeHandle* out) {
-  ShapeHandle seq;
-  TF_RETURN_IF_ERROR(c->WithRank(c->input(input), 3, &seq));
+// Shapes: (batch, steps, k * units) from x's first two dimensions and U's rows, or the
+// time-major (steps, batch, k * units) of the saved states.
+absl::Status SequenceShape(InferenceContext* c, int64_t k, bool time_major, ShapeHandle* out) {
+  constexpr int kX = 0, kKernel = 3;
+  ShapeHandle x;
+  TF_RETURN_IF_ERROR(c->WithRank(c->input(kX), 3, &x));
   DimensionHandle width;
-  TF_RETURN_IF_ERROR(c->Multiply(c->Dim(c->input(units_from), 0), k, &width));
-  *out = c->MakeShape({c->Dim(seq, 0), c->Dim(seq, 1), width});
+  TF_RETURN_IF_ERROR(c->Multiply(c->Dim(c->input(kKernel), 0), k, &width));
+  *out = time_major ? c->MakeShape({c->Dim(x, 1), c->Dim(x, 0), width})
+                    : c->MakeShape({c->Dim(x, 0), c->Dim(x, 1), width});
   return absl::OkStatus();
 }
 
@@ -530,7 +658,9 @@ Cell CellAttr(InferenceContext* c) {
 }
 
 REGISTER_OP("ForecasterRecurrence")
-    .Input("xz: T")
+    .Input("x: T")
+    .Input("input_kernel: T")
+    .Input("bias: T")
     .Input("recurrent_kernel: T")
     .Input("h0: T")
     .Input("c0: T")
@@ -543,11 +673,12 @@ REGISTER_OP("ForecasterRecurrence")
     .Attr("T: {float, double}")
     .SetShapeFn([](InferenceContext* c) {
       const Cell cell = CellAttr(c);
-      ShapeHandle hs, acts;
-      TF_RETURN_IF_ERROR(StepShape(c, 0, 1, 1, &hs));
-      TF_RETURN_IF_ERROR(StepShape(c, 0, 1, Saved(cell), &acts));
+      ShapeHandle hs, cs, acts;
+      TF_RETURN_IF_ERROR(SequenceShape(c, 1, false, &hs));
+      TF_RETURN_IF_ERROR(SequenceShape(c, 1, true, &cs));
+      TF_RETURN_IF_ERROR(SequenceShape(c, Saved(cell), true, &acts));
       c->set_output(0, hs);
-      c->set_output(1, HasCellState(cell) ? hs : c->MakeShape({0}));
+      c->set_output(1, HasCellState(cell) ? cs : c->MakeShape({0}));
       c->set_output(2, acts);
       return absl::OkStatus();
     });
@@ -556,6 +687,8 @@ REGISTER_OP("ForecasterRecurrenceGrad")
     .Input("d_hs: T")
     .Input("d_last: T")
     .Input("d_c: T")
+    .Input("x: T")
+    .Input("input_kernel: T")
     .Input("hs: T")
     .Input("cs: T")
     .Input("acts: T")
@@ -563,7 +696,9 @@ REGISTER_OP("ForecasterRecurrenceGrad")
     .Input("h0: T")
     .Input("c0: T")
     .Input("mask: T")
-    .Output("dxz: T")
+    .Output("dx: T")
+    .Output("input_kernel_grad: T")
+    .Output("bias_grad: T")
     .Output("recurrent_kernel_grad: T")
     .Output("recurrent_bias_grad: T")
     .Output("dh0: T")
@@ -572,15 +707,15 @@ REGISTER_OP("ForecasterRecurrenceGrad")
     .Attr("T: {float, double}")
     .SetShapeFn([](InferenceContext* c) {
       const Cell cell = CellAttr(c);
-      ShapeHandle dxz;
-      TF_RETURN_IF_ERROR(StepShape(c, 3, 6, Gates(cell), &dxz));
-      c->set_output(0, dxz);
-      c->set_output(1, c->input(6));
       DimensionHandle width;
-      TF_RETURN_IF_ERROR(c->Multiply(c->Dim(c->input(6), 0), Gates(cell), &width));
-      c->set_output(2, c->MakeShape({cell == Cell::kGru ? width : c->MakeDim(0)}));
-      c->set_output(3, c->input(7));
-      c->set_output(4, HasCellState(cell) ? c->input(7) : c->MakeShape({0}));
+      TF_RETURN_IF_ERROR(c->Multiply(c->Dim(c->input(8), 0), Gates(cell), &width));
+      c->set_output(0, c->input(3));
+      c->set_output(1, c->input(4));
+      c->set_output(2, c->MakeShape({width}));
+      c->set_output(3, c->input(8));
+      c->set_output(4, c->MakeShape({cell == Cell::kGru ? width : c->MakeDim(0)}));
+      c->set_output(5, c->input(9));
+      c->set_output(6, HasCellState(cell) ? c->input(9) : c->MakeShape({0}));
       return absl::OkStatus();
     });
 
