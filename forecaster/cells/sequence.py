@@ -185,25 +185,25 @@ class FastRNN(keras.layers.RNN):
         """The recurrence over `x (B, T, F)` in the native kernels, input projection included.
 
         Returns:
-            The hidden states `(B, T, H)` and the final states.
+            The hidden states `(B, T, H)` and the final states. Without return_sequences
+            Keras's RNN uses only the last output, so the sequence is not differentiated.
         """
         cell = self.cell
         dtype = cell.compute_dtype
         kernel = ops.cast(cell.kernel, dtype)
         recurrent_kernel = ops.cast(cell.recurrent_kernel, dtype)
         bias = ops.cast(cell.bias, dtype) if cell.use_bias else None
+        options = {"mask": mask_h, "sequence": self.return_sequences}
         if isinstance(cell, LSTMCell):  # CIFGCell included
             name = "cifg" if isinstance(cell, CIFGCell) else "lstm"
             return native.recurrence(
-                name, x, kernel, recurrent_kernel, *states, bias=bias, mask=mask_h
+                name, x, kernel, recurrent_kernel, *states, bias=bias, **options
             )
-        recurrent_bias = None
         if bias is not None and isinstance(cell, GRUCell):  # reset_after: (2, 3 H)
-            bias, recurrent_bias = bias[0], bias[1]
+            options["recurrent_bias"] = bias[1]
+            bias = bias[0]
         name = "gru" if isinstance(cell, GRUCell) else "rnn"
-        return native.recurrence(
-            name, x, kernel, recurrent_kernel, states[0], None, bias, recurrent_bias, mask_h
-        )
+        return native.recurrence(name, x, kernel, recurrent_kernel, states[0], bias=bias, **options)
 
     def _fused(self, x, states, mask_h):
         """The recurrence over `x (B, T, F)` in XLA; returns `(T, B, H)` and final states."""

@@ -139,6 +139,32 @@ def test_without_biases(cell):
     assert_same(cell, args, 1e-12)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_final_states_only_in_a_graph(cell):
+    """sequence=False, as a layer without return_sequences, runs exact in a graph.
+
+    In a tf.function TensorFlow would send zeros for the unused sequence; the final states
+    and every gradient must match the reference, and the sequence is not differentiated.
+    """
+    args = inputs(cell, 5, 9, 6, tf.float64, masked=True)
+
+    @tf.function
+    def final_only(cell, **kwargs):
+        hs, states = native.recurrence(cell, **kwargs, sequence=False)
+        return hs, states
+
+    got = outputs_and_gradients(final_only, cell, args, with_sequence=False)
+    expected = outputs_and_gradients(reference, cell, args, with_sequence=False)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-12)
+    with tf.GradientTape() as tape:
+        tape.watch(args["x"])
+        hs, _ = native.recurrence(cell, **args, sequence=False)
+        loss = tf.reduce_sum(hs)
+    np.testing.assert_allclose(hs.numpy(), reference(cell, **args)[0].numpy(), atol=1e-12)
+    assert tape.gradient(loss, args["x"]) is None
+
+
 def test_a_single_step_with_only_the_sequence_differentiated():
     """One step, and unused final states (their incoming gradients are None)."""
     args = inputs("lstm", 1, 4, 5, tf.float64, masked=False)

@@ -13,7 +13,9 @@ from forecaster.cells.native.build import load
 CELLS = ("rnn", "lstm", "cifg", "gru")
 
 
-def recurrence(cell, x, W, U, h0, c0=None, bias=None, recurrent_bias=None, mask=None):
+def recurrence(
+    cell, x, W, U, h0, c0=None, bias=None, recurrent_bias=None, mask=None, sequence=True
+):
     """One cell's recurrence over a whole sequence, in the native kernel.
 
     Args:
@@ -26,11 +28,14 @@ def recurrence(cell, x, W, U, h0, c0=None, bias=None, recurrent_bias=None, mask=
         bias: the bias on `x W`, `(G H,)`, or None.
         recurrent_bias: the GRU's bias on `h U`, `(G H,)`, or None.
         mask: the recurrent dropout mask on `h_{t-1}`, `(B, H)`, or None; not differentiated.
+        sequence: whether `hs` is differentiated. A layer without `return_sequences` passes
+            False: its `hs` is then returned through `tf.stop_gradient`, and the backward
+            kernel is given no gradient for it. (In a graph TensorFlow would otherwise send
+            a `(B, T, H)` tensor of zeros, filled and read back at every training step.)
 
     Returns:
         `(hs, states)`: the hidden states `(B, T, H)` and the final states, `[h]` or, for
-        "lstm" and "cifg", `[h, c]`, each `(B, H)`. A model that uses only the final states
-        (a layer without `return_sequences`) sends the kernel no gradient for `hs`.
+        "lstm" and "cifg", `[h, c]`, each `(B, H)`.
 
     Raises:
         ValueError: `cell` is not one of `CELLS`.
@@ -46,6 +51,7 @@ def recurrence(cell, x, W, U, h0, c0=None, bias=None, recurrent_bias=None, mask=
     # The optional differentiable inputs, by name, in the order `run` receives them.
     optional = {"c0": c0 if stateful else None, "bias": bias, "recurrent_bias": recurrent_bias}
     names = [name for name, value in optional.items() if value is not None]
+    sequences = []  # hs, when it is not an output of `run`
 
     @tf.custom_gradient
     def run(x, W, U, h0, *extra):
@@ -63,7 +69,10 @@ def recurrence(cell, x, W, U, h0, c0=None, bias=None, recurrent_bias=None, mask=
             cell=cell,
         )
 
-        def grad(d_hs, d_last, d_c=None):
+        def grad(*upstream):
+            if not sequence:
+                upstream = (None, *upstream)
+            d_hs, d_last, d_c = (*upstream, None)[:3]
             if not stateful:
                 d_c = empty
             elif d_c is None:  # the final cell state is not used
@@ -88,10 +97,14 @@ def recurrence(cell, x, W, U, h0, c0=None, bias=None, recurrent_bias=None, mask=
 
         # The last output is returned on its own so that its gradient arrives as (B, H),
         # not as a (B, T, H) tensor of zeros with one step filled.
-        last = tf.identity(hs[:, -1])
-        if stateful:
-            return (hs, last, cs[-1]), grad
-        return (hs, last), grad
+        outputs = [tf.identity(hs[:, -1])] + ([cs[-1]] if stateful else [])
+        if not sequence:
+            sequences.append(hs)
+            return tuple(outputs), grad
+        return (hs, *outputs), grad
 
-    hs, *states = run(x, W, U, h0, *[optional[name] for name in names])
+    results = run(x, W, U, h0, *[optional[name] for name in names])
+    if not sequence:
+        return tf.stop_gradient(sequences[0]), list(results)
+    hs, *states = results
     return hs, states
