@@ -159,14 +159,7 @@ struct Product {
   int64_t ldb, k;
 };
 
-// C (rows x N, rows `ldc` apart) = init + the sum of `count` products. `init` may be null
-// (zero), C itself (accumulate), or a row broadcast to every row (`ldi` = 0, a bias). The
-// per-step products are small (rows <= batch / threads, k = features or units) and use the
-// same B at every step, so in float32 on AVX2 + FMA they run in register tiles of 6 rows x
-// 16 columns straight from B, with no packing, every term summed into the same registers;
-// Eigen's general product packs both operands at every call and ran at 40% of this speed at
-// 32 x 64 x 256. Other types and processors use Eigen's product.
-// At most this many products are summed in one call of Gemm.
+// At most this many products are summed in one call of Gemm's register tiles.
 constexpr int kMaxTerms = 2;
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -231,6 +224,13 @@ inline void RowTiles(const Product<float>* terms, int count, int64_t col, const 
 }
 #endif
 
+// C (rows x N, rows `ldc` apart) = init + the sum of `count` products. `init` may be null
+// (zero), C itself (accumulate), or a row broadcast to every row (`ldi` = 0, a bias). The
+// per-step products are small (rows <= batch / threads, k = features or units) and use the
+// same B at every step, so in float32 on AVX2 + FMA they run in register tiles of 6 rows x
+// 16 columns straight from B, with no packing, every term summed into the same registers;
+// Eigen's general product packs both operands at every call and ran at 40% of this speed at
+// 32 x 64 x 256. Other types and processors use Eigen's product.
 template <typename T>
 void Gemm(T* C, int64_t ldc, int64_t rows, int64_t N, const T* init, int64_t ldi,
           std::initializer_list<Product<T>> products) {
@@ -297,10 +297,10 @@ class CellOp : public OpKernel {
   Cell cell_;
 };
 
-// One step's rows of a batch-major (batch, steps, width) tensor, rows `steps * width` apart.
 template <typename T>
 using StridedMap = Eigen::Map<T, 0, Eigen::OuterStride<>>;
 
+// One step's rows of a batch-major (batch, steps, width) tensor, rows `steps * width` apart.
 template <typename T>
 struct BatchMajor {
   T* data;
@@ -631,11 +631,12 @@ class RecurrenceGradOp : public CellOp {
     Map<T> dw_total(dw->flat<T>().data(), features, width);
     Map<T> du_total(du->flat<T>().data(), units, width);
     Map<T> db_total(db->flat<T>().data(), 1, width);
+    Map<T> drb_total(drb->flat<T>().data(), 1, gru ? width : 0);
     for (const auto& part : parts) {
       dw_total += part.dw;
       du_total += part.du;
       db_total += part.db;
-      if (gru) Map<T>(drb->flat<T>().data(), 1, width) += part.drb;
+      drb_total += part.drb;
     }
   }
 };
