@@ -24,10 +24,12 @@ import numbers
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from forecaster import cells
 from forecaster.baselines import LinearForecaster, NaiveForecaster
 from forecaster.data import read_csv, split
-from forecaster.datasets import BENCHMARKS, load_benchmark
+from forecaster.datasets import BENCHMARKS, benchmark_path, load_benchmark
 from forecaster.forecaster import Forecaster
 
 # Row borders (train end, validation end, test end) of the sets whose protocol fixes them.
@@ -60,8 +62,8 @@ def borders(dataset, rows):
         ValueError: the data set is shorter than its fixed borders.
 
     Example:
-        >>> borders("ETTm1", 69680), borders("weather", 52704)
-        ((34560, 46080, 57600), (36892, 42164, 52704))
+        >>> borders("ETTm1", 69680), borders("weather", 52696)
+        ((34560, 46080, 57600), (36887, 42157, 52696))
     """
     fixed = FIXED_BORDERS.get(dataset.lower())
     if fixed is not None:
@@ -75,23 +77,65 @@ def borders(dataset, rows):
     return train_end, rows - test_rows, rows
 
 
-def protocol_split(frame, dataset, lookback):
+def protocol_split(frame, dataset, lookback, stamps=None):
     """Cuts `frame` at the protocol's borders, validation and test led by `lookback` rows.
+
+    The published code counts the borders in the file's rows as they stand. Where the frame
+    was made regular from its file (weather: a duplicated stamp merged, a gap filled), pass
+    the file's own `stamps`: the borders are counted in those rows and cut `frame` at the
+    same timestamps, so validation and test hold the published rows.
 
     Args:
         frame: the whole data set, as from `forecaster.load_benchmark`.
         dataset: its name, for the borders (see `borders`).
         lookback: the input steps per window, L.
+        stamps: the timestamps of the file's rows, in file order (`file_stamps`); None:
+            `frame`'s rows are the file's.
 
     Returns:
         A `forecaster.Split`; every statistic must come from its `train` part only.
+
+    Raises:
+        ValueError: a border's stamp is not in `frame`.
 
     Example:
         >>> protocol_split(frame, "ETTh1", 336)
         Split(train rows [0, 8640), val rows [8304, 11520), test rows [11184, 14400); lookback=336)
     """
-    train_end, val_end, test_end = borders(dataset, len(frame))
+    if stamps is None:
+        train_end, val_end, test_end = borders(dataset, len(frame))
+    else:
+        train_end, val_end, test_end = (
+            _position(frame, stamps, end) for end in borders(dataset, len(stamps))
+        )
     return split(frame, train_end, val_end - train_end, test_end - val_end, lookback=lookback)
+
+
+def _position(frame, stamps, row):
+    """The position in `frame` of the file's row `row` (`len(stamps)`: the frame's end)."""
+    if row == len(stamps):
+        return len(frame)
+    position = frame.index.searchsorted(stamps[row])
+    if position == len(frame) or frame.index[position] != stamps[row]:
+        raise ValueError(
+            f"the file's row {row} is stamped {stamps[row]}, which the frame does not hold; "
+            "pass the stamps of the file the frame was read from"
+        )
+    return int(position)
+
+
+def file_stamps(path, column):
+    """The timestamps of `path`'s rows as the file holds them, duplicates and gaps kept.
+
+    Args:
+        path: the CSV.
+        column: its time column, e.g. "date".
+
+    Returns:
+        A `pandas.DatetimeIndex`, one stamp a row.
+    """
+    stamps = pd.read_csv(path, usecols=[column], encoding_errors="replace")[column]
+    return pd.DatetimeIndex(pd.to_datetime(stamps))
 
 
 def fit(model, parts):
@@ -112,7 +156,7 @@ def fit(model, parts):
     return model.fit(parts.train)
 
 
-def run(model, frame, *, dataset, track=False, experiment="ltsf", **tags):
+def run(model, frame, *, dataset, stamps=None, track=False, experiment="ltsf", **tags):
     """Runs the protocol for one model: split, fit, score every test window.
 
     Args:
@@ -120,6 +164,8 @@ def run(model, frame, *, dataset, track=False, experiment="ltsf", **tags):
             protocol's L and H, and its `targets` and `inputs` should be None (all columns).
         frame: the whole data set.
         dataset: its name, for the borders and the run's tags.
+        stamps: the file's own row stamps where `frame` was made regular from it (see
+            `protocol_split`); None: `frame`'s rows are the file's.
         track: log the run in MLflow through `forecaster.tracking.track_split`.
         experiment: the MLflow experiment when tracking.
         **tags: extra MLflow tags when tracking, e.g. `quick="true"`.
@@ -131,7 +177,7 @@ def run(model, frame, *, dataset, track=False, experiment="ltsf", **tags):
         "seconds_per_epoch".
     """
     start = time.perf_counter()
-    parts = protocol_split(frame, dataset, model.data.lookback)
+    parts = protocol_split(frame, dataset, model.data.lookback, stamps)
     if track:
         from forecaster import tracking  # mlflow only when tracking
 
@@ -247,13 +293,25 @@ class BenchmarkConfig:
             **options,
         )
 
-    def read(self):
-        """The whole data set."""
+    @property
+    def benchmark_name(self):
+        """The benchmark's name as `forecaster.load_benchmark` spells it; None: another CSV."""
         known = {name.lower(): name for name in BENCHMARKS}
-        name = known.get(self.dataset.lower())
+        return known.get(self.dataset.lower())
+
+    def read(self):
+        """The whole data set, and the file's own row stamps where the set was made regular.
+
+        Returns:
+            `(frame, stamps)`; `stamps` is None unless the file's rows differ from the frame's
+            (weather), as `protocol_split` takes it.
+        """
+        name = self.benchmark_name
         if name is None:
-            return read_csv(self.data)
-        return load_benchmark(name, path=self.data, download=False)
+            return read_csv(self.data), None
+        frame = load_benchmark(name, path=self.data, download=False)
+        stamps = file_stamps(benchmark_path(name, path=self.data, download=False), frame.index.name)
+        return frame, None if stamps.equals(frame.index) else stamps
 
 
 def benchmark(config):
@@ -271,12 +329,13 @@ def benchmark(config):
         >>> benchmark(BenchmarkConfig("../shared/data/ETTh1.csv", 336, 96, model="naive"))
     """
     start = time.perf_counter()
-    frame = config.read()
+    frame, stamps = config.read()
     model = config.make_model()
     scores = run(
         model,
         frame,
         dataset=config.dataset,
+        stamps=stamps,
         track=True,
         experiment=config.experiment,
         quick=str(config.quick).lower(),

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 import forecaster as fc
@@ -36,14 +37,39 @@ def test_ettm1_borders_are_four_times_the_hourly_ones():
     assert window_counts(parts, 96, 720) == (34560 - 815, 11520 - 719, 11520 - 719)
 
 
-def test_weather_splits_70_10_20_with_lookback_context():
+def test_weather_splits_70_10_20_of_the_files_rows():
     frame = fc.load_benchmark("weather", path=DATA, download=False)
     assert len(frame) == 52704  # interpolated: 8 stamps more than the raw 52,696 rows
-    parts = ltsf.protocol_split(frame, "weather", 96)
-    # int(0.7 n) train rows, int(0.2 n) test rows, validation what is left between
-    assert parts.borders == {None: (36892, 52704 - 10540, 52704)}
-    assert parts.val.index[0] == frame.index[36892 - 96]
-    assert window_counts(parts, 96, 96) == (36892 - 191, 5272 - 95, 10540 - 95)
+    stamps = ltsf.file_stamps(DATA / "weather.csv", "date")
+    assert len(stamps) == 52696
+    parts = ltsf.protocol_split(frame, "weather", 96, stamps)
+    # The file's int(0.7 n) = 36,887 train rows and int(0.2 n) = 10,539 test rows, its
+    # validation what is left between; its duplicate and gap lie in the training part, so
+    # in the regular frame each border sits 8 rows later.
+    assert parts.borders == {None: (36887 + 8, 42157 + 8, 52704)}
+    assert parts.val.index[0] == stamps[36887 - 96]
+    assert parts.test.index[0] == stamps[42157 - 96]
+    assert window_counts(parts, 96, 96) == (36895 - 191, 5270 - 95, 10539 - 95)
+    # Validation and test are the file's own rows, value for value.
+    raw = pd.read_csv(DATA / "weather.csv", encoding_errors="replace").iloc[42157 - 96 :, 1:]
+    np.testing.assert_array_equal(parts.test.to_numpy(), raw.to_numpy())
+
+
+def test_the_files_stamps_must_be_the_frames(etth1):
+    stamps = etth1.index + pd.Timedelta("7min")  # another file's
+    with raises_exactly(
+        ValueError,
+        "the file's row 8640 is stamped 2017-06-26 00:07:00, which the frame does not hold; "
+        "pass the stamps of the file the frame was read from",
+    ):
+        ltsf.protocol_split(etth1, "ETTh1", 96, stamps)
+
+
+def test_a_regular_files_stamps_change_nothing(etth1):
+    stamps = ltsf.file_stamps(DATA / "ETTh1.csv", "date")
+    assert stamps.equals(etth1.index)
+    with_stamps = ltsf.protocol_split(etth1, "ETTh1", 336, stamps)
+    assert with_stamps.borders == ltsf.protocol_split(etth1, "ETTh1", 336).borders
 
 
 def test_a_short_data_set_is_refused():
