@@ -17,6 +17,7 @@ from forecaster import distribute
 from forecaster.config import DataConfig, TrainConfig, route
 from forecaster.estimator import BaseForecaster
 from forecaster.networks import NetworkConfig, Shapes, build_network
+from forecaster.segment import check_steps
 
 
 class TrainingError(RuntimeError):
@@ -75,6 +76,8 @@ class Forecaster(BaseForecaster):
         self._chief = True  # whether save writes; False on a multi-worker non-chief
         self._callbacks = []
         self._check_recursive_columns(self.data.inputs, self.data.targets)
+        if self.network.architecture == "segment":  # before any data is read
+            check_steps(self.data.lookback, self.data.horizon, self.network.segment_length)
 
     @classmethod
     def from_configs(cls, data, network, train):

@@ -28,7 +28,7 @@ import pandas as pd
 
 from forecaster import cells
 from forecaster.baselines import LinearForecaster, NaiveForecaster
-from forecaster.data import read_csv, split
+from forecaster.data import DataError, read_csv, split
 from forecaster.datasets import BENCHMARKS, benchmark_path, load_benchmark
 from forecaster.forecaster import Forecaster
 
@@ -59,7 +59,7 @@ def borders(dataset, rows):
         `(train_end, val_end, test_end)`; each part owns the rows from the previous end.
 
     Raises:
-        ValueError: the data set is shorter than its fixed borders.
+        DataError: the data set is shorter than its fixed borders.
 
     Example:
         >>> borders("ETTm1", 69680), borders("weather", 52696)
@@ -68,7 +68,7 @@ def borders(dataset, rows):
     fixed = FIXED_BORDERS.get(dataset.lower())
     if fixed is not None:
         if rows < fixed[-1]:
-            raise ValueError(
+            raise DataError(
                 f"{dataset} has {rows} rows; the protocol's test part ends at row {fixed[-1]}"
             )
         return fixed
@@ -96,7 +96,7 @@ def protocol_split(frame, dataset, lookback, stamps=None):
         A `forecaster.Split`; every statistic must come from its `train` part only.
 
     Raises:
-        ValueError: a border's stamp is not in `frame`.
+        DataError: the data set is too short, or a border's stamp is not in `frame`.
 
     Example:
         >>> protocol_split(frame, "ETTh1", 336)
@@ -117,7 +117,7 @@ def _position(frame, stamps, row):
         return len(frame)
     position = frame.index.searchsorted(stamps[row])
     if position == len(frame) or frame.index[position] != stamps[row]:
-        raise ValueError(
+        raise DataError(
             f"the file's row {row} is stamped {stamps[row]}, which the frame does not hold; "
             "pass the stamps of the file the frame was read from"
         )

@@ -132,11 +132,15 @@ def _check(config, shapes):
             "the segment design forecasts every input channel from its own past, so targets "
             f"must be the inputs; got {shapes.inputs} inputs and {shapes.targets} targets"
         )
-    for name in ("lookback", "horizon"):
-        steps = getattr(shapes, name)
-        if steps % config.segment_length:
+    check_steps(shapes.lookback, shapes.horizon, config.segment_length)
+
+
+def check_steps(lookback, horizon, segment_length):
+    """Raises a ValueError unless `lookback` and `horizon` are whole segments."""
+    for name, steps in (("lookback", lookback), ("horizon", horizon)):
+        if steps % segment_length:
             raise ValueError(
-                f"{name}={steps} is not a multiple of segment_length={config.segment_length}; "
+                f"{name}={steps} is not a multiple of segment_length={segment_length}; "
                 "the segment design cuts it into whole segments"
             )
 

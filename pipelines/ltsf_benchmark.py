@@ -23,7 +23,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from forecaster import ltsf
+from forecaster import DataError, ltsf
 
 
 def main():
@@ -48,10 +48,14 @@ def main():
     args = parser.parse_args()
     try:
         config = ltsf.BenchmarkConfig(**vars(args))
+        config.make_model()  # checks the model's settings before anything is read or logged
     except ValueError as error:
         parser.error(str(error))
-    with contextlib.redirect_stdout(sys.stderr):  # Keras's log; stdout is for the JSON
-        result = ltsf.benchmark(config)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # Keras's log; stdout is for the JSON
+            result = ltsf.benchmark(config)
+    except (DataError, FileNotFoundError) as error:  # the file, or a data set too short
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     print(json.dumps(result))
 
 

@@ -325,3 +325,15 @@ def test_checkpoints_hold_the_best_weights(etth1, tmp_path):
     )
     model.fit(etth1.iloc[:300])
     assert (tmp_path / "ckpt" / "best.weights.h5").stat().st_size > 0
+
+
+def test_a_segment_forecaster_checks_its_segments_before_any_data():
+    with raises_exactly(
+        ValueError,
+        "horizon=100 is not a multiple of segment_length=48; the segment design cuts it into "
+        "whole segments",
+    ):
+        fc.Forecaster("gru", architecture="segment", lookback=720, horizon=100)
+    # Whole segments are accepted, and another architecture takes any horizon.
+    fc.Forecaster("gru", architecture="segment", lookback=720, horizon=96, segment_length=48)
+    fc.Forecaster("gru", lookback=720, horizon=100)

@@ -58,7 +58,7 @@ def test_weather_splits_70_10_20_of_the_files_rows():
 def test_the_files_stamps_must_be_the_frames(etth1):
     stamps = etth1.index + pd.Timedelta("7min")  # another file's
     with raises_exactly(
-        ValueError,
+        fc.DataError,
         "the file's row 8640 is stamped 2017-06-26 00:07:00, which the frame does not hold; "
         "pass the stamps of the file the frame was read from",
     ):
@@ -74,7 +74,7 @@ def test_a_regular_files_stamps_change_nothing(etth1):
 
 def test_a_short_data_set_is_refused():
     with raises_exactly(
-        ValueError, "ETTh2 has 14000 rows; the protocol's test part ends at row 14400"
+        fc.DataError, "ETTh2 has 14000 rows; the protocol's test part ends at row 14400"
     ):
         ltsf.borders("ETTh2", 14000)
 

@@ -77,3 +77,35 @@ def test_quick_cell_run_trains_the_segment_network(store, tmp_path):
     scores = model.evaluate(ltsf.protocol_split(frame, "ETTh1", 96).test)
     assert scores["scaled_mse"] == pytest.approx(result["mse"], rel=1e-6)
     assert scores["scaled_mae"] == pytest.approx(result["mae"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--data", str(DATA / "ETTh3.csv")],
+            f"cannot read {DATA / 'ETTh3.csv'}: No such file or directory",
+        ),
+        (
+            ["--data", str(DATA / "ETTh1.csv"), "--horizon", "100", "--quick"],
+            "horizon=100 is not a multiple of segment_length=48; the segment design cuts it "
+            "into whole segments",
+        ),
+        (
+            ["--data", str(DATA / "ETTh1.csv"), "--lookback", "9000", "--model", "naive"],
+            "the frame: lookback=9000 reaches before its first row; validation starts at row 8640",
+        ),
+    ],
+    ids=["missing-file", "horizon-not-whole-segments", "lookback-too-long"],
+)
+def test_bad_input_is_one_line_and_logs_no_run(tmp_path, args, message):
+    database = tmp_path / "mlflow.db"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{database}"}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines()[-1] == f"ltsf_benchmark.py: error: {message}"
+    assert "Traceback" not in done.stderr
+    assert not database.exists()  # no MLflow run was started
