@@ -293,12 +293,6 @@ class BenchmarkConfig:
             **options,
         )
 
-    @property
-    def benchmark_name(self):
-        """The benchmark's name as `forecaster.load_benchmark` spells it; None: another CSV."""
-        known = {name.lower(): name for name in BENCHMARKS}
-        return known.get(self.dataset.lower())
-
     def read(self):
         """The whole data set, and the file's own row stamps where the set was made regular.
 
@@ -306,7 +300,8 @@ class BenchmarkConfig:
             `(frame, stamps)`; `stamps` is None unless the file's rows differ from the frame's
             (weather), as `protocol_split` takes it.
         """
-        name = self.benchmark_name
+        known = {name.lower(): name for name in BENCHMARKS}
+        name = known.get(self.dataset.lower())
         if name is None:
             return read_csv(self.data), None
         frame = load_benchmark(name, path=self.data, download=False)
