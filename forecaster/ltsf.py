@@ -226,6 +226,8 @@ class BenchmarkConfig:
         units: the recurrent units; None: 16 when quick, else 512 (SegRNN's).
         segment_length: steps per segment; L and H must be multiples of it.
         normalization: "last" or "revin", per window.
+        head_dropout: the fraction of the decoder's outputs dropped in training before the
+            map to values (SegRNN's dropout; its scripts use 0.5).
         batch_size: windows per step (each window is `channels` series).
         learning_rate: Adam's initial learning rate.
         loss: the training loss, "mae" (SegRNN's choice) or "mse"; scores are both ways.
@@ -244,6 +246,7 @@ class BenchmarkConfig:
     units: int | None = None
     segment_length: int = 48
     normalization: str = "last"
+    head_dropout: float = 0.0
     batch_size: int = 256
     learning_rate: float = 1e-3
     loss: str = "mae"
@@ -282,6 +285,7 @@ class BenchmarkConfig:
             units=self.units or quick.get("units", 512),
             segment_length=self.segment_length,
             normalization=self.normalization,
+            head_dropout=self.head_dropout,
             stride=quick.get("stride", 1),
             epochs=self.epochs or quick.get("epochs", 30),
             batch_size=self.batch_size,

@@ -24,6 +24,7 @@ import numbers
 import keras
 
 from forecaster import cells, segment
+from forecaster.cells.base import check_rate
 
 ARCHITECTURES = ("direct", "seq2seq", "recursive", "segment")
 
@@ -41,6 +42,8 @@ class NetworkConfig:
         residual: add each stacked layer's input to its output (from the second layer on).
         dropout: the cells' input dropout (one mask per sequence).
         recurrent_dropout: the cells' recurrent dropout.
+        head_dropout: fraction of the features dropped in training just before the dense
+            head (SegRNN's regularization, 0.5 in its scripts), in [0, 1).
         layer_norm: layer-normalize the cells' gate pre-activations.
         peephole: peephole connections (LSTM and CIFG only).
         segment_length: steps per segment ("segment" only); the lookback and the horizon
@@ -59,6 +62,7 @@ class NetworkConfig:
     residual: bool = False
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
+    head_dropout: float = 0.0
     layer_norm: bool = False
     peephole: bool = False
     segment_length: int = 48
@@ -91,6 +95,7 @@ class NetworkConfig:
                 f"layers={self.layers}, bidirectional={self.bidirectional}"
             )
         self.make_cell(1)  # checks dropout and recurrent_dropout the way the cells do
+        check_rate("head_dropout", self.head_dropout)
 
     def make_cell(self, units):
         """A new cell of this configuration with `units` units."""
@@ -102,6 +107,12 @@ class NetworkConfig:
         if self.peephole:
             options["peephole"] = True
         return cells.get(self.cell)(units, **options)
+
+    def head(self, x, outputs):
+        """`x` through the dense head, `outputs` units wide, behind `head_dropout` if set."""
+        if self.head_dropout:
+            x = keras.layers.Dropout(self.head_dropout, name="head_dropout")(x)
+        return keras.layers.Dense(outputs, name="head")(x)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,7 +214,7 @@ def build_direct(config, shapes, name=None):
         parts.append(static)
     if len(parts) > 1:
         summary = keras.layers.Concatenate()(parts)
-    flat = keras.layers.Dense(shapes.horizon * shapes.targets, name="head")(summary)
+    flat = config.head(summary, shapes.horizon * shapes.targets)
     outputs = keras.layers.Reshape((shapes.horizon, shapes.targets))(flat)  # (B, H*T) -> (B, H, T)
     return keras.Model(inputs, outputs, name=name or f"direct_{config.cell}")
 
@@ -227,7 +238,7 @@ def build_seq2seq(config, shapes):
         if config.residual and depth > 0:
             outputs = keras.layers.Add()([outputs, x])
         x = outputs
-    outputs = keras.layers.Dense(shapes.targets, name="head")(x)  # (B, H, D) -> (B, H, T)
+    outputs = config.head(x, shapes.targets)  # (B, H, D) -> (B, H, T)
     return keras.Model(inputs, outputs, name=f"seq2seq_{config.cell}")
 
 

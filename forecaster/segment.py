@@ -14,7 +14,8 @@
    one step of the same recurrent layer (the encoder's weights, as in SegRNN) whose input is
    a learned embedding of the segment's position, concatenated with one of the channel
    (`channel_embedding=True`, half the units each); a dense map turns each step's output
-   into the segment's `segment_length` values.
+   into the segment's `segment_length` values, behind SegRNN's dropout where
+   `head_dropout` is set.
 
 The recurrent layer is `forecaster.networks.recurrent`, so every cell works, with its
 dropout, layer normalization and peepholes.
@@ -181,7 +182,7 @@ def build_segment(config, shapes, recurrent):
         horizon_segments, channels, units, config.channel_embedding, name="queries"
     )(past)  # (B*C*M, 1, D)
     y, *_ = layer(queries, initial_state=states)  # (B*C*M, D)
-    y = keras.layers.Dense(width, name="head")(y)  # (B*C*M, D) -> (B*C*M, W)
+    y = config.head(y, width)  # (B*C*M, D) -> (B*C*M, W)
     y = ops.reshape(y, (-1, channels, shapes.horizon))  # (B*C*M, W) -> (B, C, M*W)
     y = ops.transpose(y, (0, 2, 1))  # (B, C, H) -> (B, H, C)
     outputs = y * scale + loc

@@ -37,6 +37,9 @@ def main():
     parser.add_argument("--units", type=int, help="recurrent units (512; 16 when quick)")
     parser.add_argument("--segment-length", type=int, default=48, help="steps per segment (48)")
     parser.add_argument("--normalization", choices=("last", "revin"), default="last")
+    parser.add_argument(
+        "--head-dropout", type=float, default=0.0, help="dropout before the output map (0)"
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="(256)")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="(0.001)")
     parser.add_argument(

@@ -1,3 +1,4 @@
+import dataclasses
 import unittest.mock
 
 import keras
@@ -97,6 +98,7 @@ def test_keras_file_round_trip(architecture, tmp_path):
         ({"units": 0}, "units must be a positive integer, got 0"),
         ({"layers": 1.5}, "layers must be a positive integer, got 1.5"),
         ({"dropout": 1.2}, "dropout must be in [0, 1), got 1.2"),
+        ({"head_dropout": -0.1}, "head_dropout must be in [0, 1), got -0.1"),
         (
             {"cell": "gru", "peephole": True},
             "peephole=True needs an LSTM-type cell ('lstm' or 'cifg'), got cell='gru'",
@@ -151,6 +153,24 @@ def test_networks_train_like_keras_rnn_loop(cell):
     assert layer_types == [cells.FastRNN, keras.layers.RNN]
     for fast, slow in zip(*trained, strict=True):
         np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("architecture", ["direct", "seq2seq", "segment"])
+def test_head_dropout_drops_the_heads_inputs_in_training_only(architecture):
+    shapes = SEGMENT if architecture == "segment" else shapes_for(architecture)
+    config = NetworkConfig(cell="gru", units=64, architecture=architecture, segment_length=4)
+    plain = build_network(config, shapes)
+    dropped = build_network(dataclasses.replace(config, head_dropout=0.25), shapes)
+    dropped.set_weights(plain.get_weights())
+    x = batch(shapes)
+    np.testing.assert_array_equal(dropped(x, training=False), plain(x, training=False))
+    dropout = dropped.get_layer("head_dropout")
+    assert dropped.get_layer("head").input is dropout.output  # right before the head
+    probe = keras.Model(dropped.input, [dropout.input, dropout.output])
+    before, after = (np.asarray(t) for t in probe(x, training=True))
+    kept = after != 0
+    np.testing.assert_allclose(after[kept], before[kept] / 0.75, rtol=1e-6)
+    assert 1 - kept.mean() == pytest.approx(0.25, abs=0.05)
 
 
 SEGMENT = Shapes(lookback=12, horizon=8, inputs=3, targets=3)
@@ -213,7 +233,7 @@ def test_segment_revin_forecast_scales_with_its_window():
 
 
 def test_segment_keras_file_round_trip(tmp_path):
-    model = segment_network(cell="cifg", peephole=True, layer_norm=True)
+    model = segment_network(cell="cifg", peephole=True, layer_norm=True, head_dropout=0.5)
     x = batch(SEGMENT)
     model.save(tmp_path / "segment.keras")
     loaded = keras.saving.load_model(tmp_path / "segment.keras", safe_mode=True)

@@ -56,8 +56,20 @@ def test_quick_linear_run_is_the_channel_independent_map(store):
 
 
 def test_quick_cell_run_trains_the_segment_network(store, tmp_path):
-    result = benchmark(store, "--lookback", "96", "--horizon", "48", "--model", "cifg", "--quick")
+    result = benchmark(
+        store,
+        "--lookback",
+        "96",
+        "--horizon",
+        "48",
+        "--model",
+        "cifg",
+        "--quick",
+        "--head-dropout",
+        "0.5",
+    )
     assert result["windows"] == 2833  # every test window, whatever the training stride
+    assert result["configuration"]["network.head_dropout"] == 0.5
     assert result["configuration"]["network.architecture"] == "segment"
     assert result["configuration"]["network.units"] == 16
     assert result["configuration"]["train.epochs"] == 1
@@ -95,8 +107,12 @@ def test_quick_cell_run_trains_the_segment_network(store, tmp_path):
             ["--data", str(DATA / "ETTh1.csv"), "--lookback", "9000", "--model", "naive"],
             "the frame: lookback=9000 reaches before its first row; validation starts at row 8640",
         ),
+        (
+            ["--data", str(DATA / "ETTh1.csv"), "--head-dropout", "1", "--quick"],
+            "head_dropout must be in [0, 1), got 1.0",
+        ),
     ],
-    ids=["missing-file", "horizon-not-whole-segments", "lookback-too-long"],
+    ids=["missing-file", "horizon-not-whole-segments", "lookback-too-long", "head-dropout-1"],
 )
 def test_bad_input_is_one_line_and_logs_no_run(tmp_path, args, message):
     database = tmp_path / "mlflow.db"
