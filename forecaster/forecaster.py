@@ -31,14 +31,15 @@ class Forecaster(BaseForecaster):
     `forecaster.config.DataConfig` (lookback, horizon, targets, inputs, known_future,
     calendar, scaler, val_fraction, stride, season), `forecaster.networks.NetworkConfig`
     (cell, architecture, units, layers, bidirectional, residual, dropout,
-    recurrent_dropout, layer_norm, peephole) and `forecaster.config.TrainConfig` (epochs,
-    batch_size, shuffle, learning_rate, clipnorm, loss, patience, lr_patience, seed, verbose,
-    checkpoint_dir, distribute). An unknown keyword is refused.
+    recurrent_dropout, head_dropout, layer_norm, peephole, segment_length, normalization,
+    channel_embedding) and `forecaster.config.TrainConfig` (epochs, batch_size, shuffle,
+    learning_rate, clipnorm, loss, patience, lr_patience, seed, verbose, checkpoint_dir,
+    distribute). An unknown keyword is refused.
 
     Training uses Adam with gradient clipping on the MSE (or `loss="mae"`) of the scaled
-    values, early
-    stopping on the validation loss that restores the best weights, ReduceLROnPlateau
-    and TerminateOnNaN; a run on the CPU with the same seed is reproducible.
+    values, early stopping on the validation loss that restores the best weights,
+    ReduceLROnPlateau and TerminateOnNaN; a run on the CPU with the same seed is
+    reproducible.
 
     With `distribute` ("mirrored", "multiworker" or a `tf.distribute.Strategy` object, see
     `forecaster.distribute`) the network is built, compiled and trained under the
