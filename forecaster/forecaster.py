@@ -39,7 +39,7 @@ class Forecaster(BaseForecaster):
     Training uses Adam with gradient clipping on the MSE (or `loss="mae"`) of the scaled
     values, early stopping on the validation loss that restores the best weights,
     ReduceLROnPlateau and TerminateOnNaN; a run on the CPU with the same seed is
-    reproducible.
+    reproducible on the same machine.
 
     With `distribute` ("mirrored", "multiworker" or a `tf.distribute.Strategy` object, see
     `forecaster.distribute`) the network is built, compiled and trained under the
