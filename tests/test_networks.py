@@ -155,6 +155,14 @@ def test_networks_train_like_keras_rnn_loop(cell):
         np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-5)
 
 
+SEGMENT = Shapes(lookback=12, horizon=8, inputs=3, targets=3)
+
+
+def segment_network(**options):
+    options = {"cell": "gru", "units": 8, "segment_length": 4, **options}
+    return build_network(NetworkConfig(architecture="segment", **options), SEGMENT)
+
+
 @pytest.mark.parametrize("architecture", ["direct", "seq2seq", "segment"])
 def test_head_dropout_drops_the_heads_inputs_in_training_only(architecture):
     shapes = SEGMENT if architecture == "segment" else shapes_for(architecture)
@@ -171,14 +179,6 @@ def test_head_dropout_drops_the_heads_inputs_in_training_only(architecture):
     kept = after != 0
     np.testing.assert_allclose(after[kept], before[kept] / 0.75, rtol=1e-6)
     assert 1 - kept.mean() == pytest.approx(0.25, abs=0.05)
-
-
-SEGMENT = Shapes(lookback=12, horizon=8, inputs=3, targets=3)
-
-
-def segment_network(**options):
-    options = {"cell": "gru", "units": 8, "segment_length": 4, **options}
-    return build_network(NetworkConfig(architecture="segment", **options), SEGMENT)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "cifg"])
