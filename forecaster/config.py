@@ -99,6 +99,11 @@ class TrainConfig:
         patience: epochs without a better validation loss before stopping (the best
             weights are restored).
         lr_patience: epochs without improvement before the learning rate is halved.
+        lr_decay: None keeps that plateau schedule. A factor in (0, 1) replaces it with a
+            fixed one (`rate`): the initial rate for the first `lr_decay_after` epochs, then
+            `lr_decay` times the last rate each epoch, SegRNN's and PatchTST's schedule
+            ("type3": 0.8 after 4 epochs).
+        lr_decay_after: the epochs at the initial rate before `lr_decay` applies.
         seed: seeds weights, dropout and shuffling; a CPU run is reproducible.
         verbose: Keras's progress bar (1), a line per epoch (2) or nothing (0).
         checkpoint_dir: a folder for the best weights during training; None: no checkpoint.
@@ -117,6 +122,8 @@ class TrainConfig:
     loss: str = "mse"
     patience: int = 5
     lr_patience: int = 3
+    lr_decay: float | None = None
+    lr_decay_after: int = 4
     seed: int = 0
     verbose: int = 1
     checkpoint_dir: str | None = None
@@ -124,8 +131,14 @@ class TrainConfig:
 
     def __post_init__(self):
         """Checks every field, naming the bad value."""
-        for name in ("epochs", "batch_size", "patience", "lr_patience"):
+        for name in ("epochs", "batch_size", "patience", "lr_patience", "lr_decay_after"):
             _positive_int(name, getattr(self, name))
+        if self.lr_decay is not None and (
+            isinstance(self.lr_decay, bool)
+            or not isinstance(self.lr_decay, numbers.Real)
+            or not 0 < self.lr_decay < 1
+        ):
+            raise ValueError(f"lr_decay must be None or in (0, 1), got {self.lr_decay!r}")
         for name in ("learning_rate", "clipnorm"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or value <= 0:
@@ -143,6 +156,17 @@ class TrainConfig:
                 f"distribute={self.distribute!r} is not known; pass None, "
                 f"{' or '.join(map(repr, DISTRIBUTE))}, or a tf.distribute.Strategy to Forecaster"
             )
+
+    def rate(self, epoch):
+        """The learning rate of `epoch` (counted from 0) under the fixed `lr_decay` schedule.
+
+        Example:
+            >>> [round(TrainConfig(lr_decay=0.8).rate(e), 6) for e in range(6)]
+            [0.001, 0.001, 0.001, 0.001, 0.0008, 0.00064]
+        """
+        if self.lr_decay is None:
+            raise ValueError("rate() is the lr_decay schedule; this TrainConfig has none")
+        return self.learning_rate * self.lr_decay ** max(0, epoch + 1 - self.lr_decay_after)
 
 
 def field_names(config_class):

@@ -33,13 +33,13 @@ class Forecaster(BaseForecaster):
     (cell, architecture, units, layers, bidirectional, residual, dropout,
     recurrent_dropout, head_dropout, layer_norm, peephole, segment_length, normalization,
     channel_embedding) and `forecaster.config.TrainConfig` (epochs, batch_size, shuffle,
-    learning_rate, clipnorm, loss, patience, lr_patience, seed, verbose, checkpoint_dir,
-    distribute). An unknown keyword is refused.
+    learning_rate, clipnorm, loss, patience, lr_patience, lr_decay, lr_decay_after, seed,
+    verbose, checkpoint_dir, distribute). An unknown keyword is refused.
 
     Training uses Adam with gradient clipping on the MSE (or `loss="mae"`) of the scaled
     values, early stopping on the validation loss that restores the best weights,
-    ReduceLROnPlateau and TerminateOnNaN; a run on the CPU with the same seed is
-    reproducible on the same machine.
+    ReduceLROnPlateau (or, with `lr_decay`, a fixed per-epoch decay) and TerminateOnNaN; a
+    run on the CPU with the same seed is reproducible on the same machine.
 
     With `distribute` ("mirrored", "multiworker" or a `tf.distribute.Strategy` object, see
     `forecaster.distribute`) the network is built, compiled and trained under the
@@ -222,7 +222,9 @@ class Forecaster(BaseForecaster):
             ),
             keras.callbacks.ReduceLROnPlateau(
                 monitor="val_loss", factor=0.5, patience=config.lr_patience
-            ),
+            )
+            if config.lr_decay is None
+            else keras.callbacks.LearningRateScheduler(lambda epoch, _: config.rate(epoch)),
             keras.callbacks.TerminateOnNaN(),
             *self._callbacks,
         ]

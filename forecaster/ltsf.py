@@ -230,6 +230,8 @@ class BenchmarkConfig:
             map to values (SegRNN's dropout; its scripts use 0.5).
         batch_size: windows per step (each window is `channels` series).
         learning_rate: Adam's initial learning rate.
+        lr_decay: None halves the rate after 3 epochs without a better validation loss; a
+            factor multiplies it every epoch after the fourth (SegRNN's schedule, 0.8).
         loss: the training loss, "mae" (SegRNN's choice) or "mse"; scores are both ways.
         patience: epochs without a better validation loss before stopping.
         seed: seeds the weights and the shuffling.
@@ -249,6 +251,7 @@ class BenchmarkConfig:
     head_dropout: float = 0.0
     batch_size: int = 256
     learning_rate: float = 1e-3
+    lr_decay: float | None = None
     loss: str = "mae"
     patience: int = 10
     seed: int = 0
@@ -290,6 +293,7 @@ class BenchmarkConfig:
             epochs=self.epochs or quick.get("epochs", 30),
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
+            lr_decay=self.lr_decay,
             loss=self.loss,
             patience=self.patience,
             seed=self.seed,

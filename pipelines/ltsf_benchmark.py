@@ -43,6 +43,12 @@ def main():
     parser.add_argument("--batch-size", type=int, default=256, help="(256)")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="(0.001)")
     parser.add_argument(
+        "--lr-decay",
+        type=float,
+        help="multiply the learning rate by this every epoch after the fourth, as SegRNN "
+        "does with 0.8 (default: halve it after 3 epochs without improvement)",
+    )
+    parser.add_argument(
         "--loss", choices=("mse", "mae"), default="mae", help="training loss (mae, as SegRNN)"
     )
     parser.add_argument("--patience", type=int, default=10, help="early stopping (10)")

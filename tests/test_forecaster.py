@@ -63,6 +63,26 @@ def test_the_loss_option_trains_and_validates_on_mae(etth1):
     assert best != pytest.approx(np.mean((forecast - y) ** 2), rel=1e-2)
 
 
+def test_lr_decay_replaces_the_plateau_schedule_with_a_fixed_one(etth1):
+    model = fc.Forecaster(
+        cell="gru", lookback=24, horizon=6, targets=["OT"], **{**SMALL, "epochs": 5}
+    )
+    history = model.fit(
+        etth1.iloc[:600], learning_rate=4e-3, lr_decay=0.5, lr_decay_after=2, patience=10
+    )
+    expected = [4e-3, 4e-3, 2e-3, 1e-3, 5e-4]
+    assert history.history["learning_rate"] == pytest.approx(expected, rel=1e-6)
+    assert float(model.model.optimizer.learning_rate) == pytest.approx(5e-4, rel=1e-6)
+
+
+def test_the_decay_schedule_is_segrnns_type3():
+    config = TrainConfig(learning_rate=1e-3, lr_decay=0.8)
+    rates = [config.rate(epoch) for epoch in range(7)]
+    assert rates == pytest.approx([1e-3] * 4 + [8e-4, 6.4e-4, 5.12e-4], rel=1e-12)
+    with raises_exactly(ValueError, "rate() is the lr_decay schedule; this TrainConfig has none"):
+        TrainConfig().rate(0)
+
+
 def test_forecast_continues_the_index_in_original_units(fitted, etth1):
     history = etth1.iloc[:2000]
     forecast = fitted.predict(history)
@@ -254,6 +274,9 @@ def test_unknown_constructor_option_lists_the_known_ones():
             "('hour', 'day_of_week', 'day_of_year', 'month')",
         ),
         ({"learning_rate": 0}, ValueError, "learning_rate must be a positive number, got 0"),
+        ({"lr_decay": 1.0}, ValueError, "lr_decay must be None or in (0, 1), got 1.0"),
+        ({"lr_decay": 0}, ValueError, "lr_decay must be None or in (0, 1), got 0"),
+        ({"lr_decay_after": 0}, ValueError, "lr_decay_after must be a positive integer, got 0"),
         ({"loss": "mape"}, ValueError, "loss='mape' is not known; pass one of ('mse', 'mae')"),
         (
             {"architecture": "recursive", "targets": ["OT"]},

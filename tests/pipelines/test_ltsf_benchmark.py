@@ -67,9 +67,12 @@ def test_quick_cell_run_trains_the_segment_network(store, tmp_path):
         "--quick",
         "--head-dropout",
         "0.5",
+        "--lr-decay",
+        "0.8",
     )
     assert result["windows"] == 2833  # every test window, whatever the training stride
     assert result["configuration"]["network.head_dropout"] == 0.5
+    assert result["configuration"]["train.lr_decay"] == 0.8
     assert result["configuration"]["network.architecture"] == "segment"
     assert result["configuration"]["network.units"] == 16
     assert result["configuration"]["train.epochs"] == 1
@@ -111,8 +114,18 @@ def test_quick_cell_run_trains_the_segment_network(store, tmp_path):
             ["--data", str(DATA / "ETTh1.csv"), "--head-dropout", "1", "--quick"],
             "head_dropout must be in [0, 1), got 1.0",
         ),
+        (
+            ["--data", str(DATA / "ETTh1.csv"), "--lr-decay", "1", "--quick"],
+            "lr_decay must be None or in (0, 1), got 1.0",
+        ),
     ],
-    ids=["missing-file", "horizon-not-whole-segments", "lookback-too-long", "head-dropout-1"],
+    ids=[
+        "missing-file",
+        "horizon-not-whole-segments",
+        "lookback-too-long",
+        "head-dropout-1",
+        "lr-decay-1",
+    ],
 )
 def test_bad_input_is_one_line_and_logs_no_run(tmp_path, args, message):
     database = tmp_path / "mlflow.db"
