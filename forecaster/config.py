@@ -101,8 +101,8 @@ class TrainConfig:
         lr_patience: epochs without improvement before the learning rate is halved.
         lr_decay: None keeps that plateau schedule. A factor in (0, 1) replaces it with a
             fixed one (`rate`): the initial rate for the first `lr_decay_after` epochs, then
-            `lr_decay` times the last rate each epoch, SegRNN's and PatchTST's schedule
-            ("type3": 0.8 after 4 epochs).
+            `lr_decay` times the last rate each epoch: SegRNN's schedule (its "type3", 0.8
+            after 4 epochs).
         lr_decay_after: the epochs at the initial rate before `lr_decay` applies.
         seed: seeds weights, dropout and shuffling; a CPU run is reproducible.
         verbose: Keras's progress bar (1), a line per epoch (2) or nothing (0).
