@@ -19,6 +19,11 @@ under glibc's.
 
     python benchmarks/cell_speed.py                  # the three sizes below, about 5 minutes
     python benchmarks/cell_speed.py --sizes 64x96x64 --cells lstm --slow
+    python benchmarks/cell_speed.py --targets native x86-64-v3 x86-64-v2
+
+`--targets` times the kernels built for each x86-64 target in turn (`FORECASTER_MARCH`, one
+process each, since a process loads one library); "native" is the build's own choice.
+Only targets this processor can run make sense: x86-64-v4 needs AVX-512.
 
 Sizes are batch x timesteps x units: 64x96x64, 64x336x128 and 256x96x64 by default.
 """
@@ -27,6 +32,8 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -37,6 +44,7 @@ import numpy as np
 import tensorflow as tf
 
 import forecaster
+from forecaster.cells.native import build as native_build
 from forecaster.networks import recurrent
 
 BASELINE = {"rnn": "SimpleRNN", "lstm": "LSTM", "cifg": "LSTM", "gru": "GRU"}
@@ -104,10 +112,17 @@ def describe_machine():
         pass
     threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
     allocator = os.environ.get("TF_CPU_ALLOCATOR_USE_BFC")
+    reason = native_build.available()
+    if reason is None:
+        library = native_build.library_path(native_build.compiler())
+        kernels = " ".join(native_build.built_with(library).get("flags", [])) or "default"
+        kernels = f"native kernels built with {kernels}"
+    else:
+        kernels = f"native kernels not in use: {reason}"
     return (
         f"{cpu}; {os.cpu_count()} cores visible, intra-op threads {threads}; TensorFlow "
         f"{tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}; "
-        f"TF_CPU_ALLOCATOR_USE_BFC={allocator}"
+        f"TF_CPU_ALLOCATOR_USE_BFC={allocator}; {kernels}"
     )
 
 
@@ -147,7 +162,28 @@ def main():
     parser.add_argument("--predict-windows", type=int, default=2048)
     parser.add_argument("--predict-batch", type=int, default=256)
     parser.add_argument("--predict-repeats", type=int, default=5, help="round-robin turns")
+    parser.add_argument(
+        "--targets",
+        nargs="+",
+        metavar="MARCH",
+        help="run the whole benchmark once per x86-64 target of the kernels (FORECASTER_MARCH; "
+        "'native' is the build's own choice), each in its own process",
+    )
     args = parser.parse_args()
+    if args.targets:
+        argv = sys.argv[1:]
+        start = end = argv.index("--targets")  # the child runs every other argument
+        while end + 1 < len(argv) and not argv[end + 1].startswith("-"):
+            end += 1
+        rest = argv[:start] + argv[end + 1 :]
+        for target in args.targets:
+            env = dict(os.environ)
+            env.pop("FORECASTER_MARCH", None)
+            if target != "native":
+                env["FORECASTER_MARCH"] = target
+            print(f"\n=== kernels for {target} ===", flush=True)
+            subprocess.run([sys.executable, __file__, *rest], env=env, check=True)
+        return
 
     print(describe_machine())
     print("load average (1, 5, 15 min) at the start: " + ", ".join(map(str, os.getloadavg())))

@@ -10,6 +10,7 @@ batches split into several row blocks (8 rows or more each), whose gradient sums
 """
 
 import stat
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -107,8 +108,9 @@ def assert_same(cell, args, atol, with_sequence=True, relative=False):
 
 
 def test_the_kernels_build_and_load_here():
-    """CI has a C++ compiler, so the fast path must be there, not silently off."""
-    assert native.available() is None
+    """Wherever there is a compiler the fast path must be there, not silently off."""
+    reason = native.available()
+    assert reason is None, reason  # the compiler's first error line
     assert callable(native.load().forecaster_recurrence)
 
 
@@ -207,29 +209,154 @@ def test_an_unknown_cell_is_named():
         native.recurrence("lstmp", **args)
 
 
-def test_the_build_is_cached_by_source_and_toolchain(monkeypatch):
+def test_the_build_is_cached_by_source_and_toolchain():
     cxx = build.compiler()
     path = build.build(cxx)
     modified = path.stat().st_mtime_ns
     assert build.build(cxx) == path
     assert path.stat().st_mtime_ns == modified  # loaded from the cache, not rebuilt
     assert path.parent == build.cache_dir()
-    other = build.library_path("/usr/bin/some-other-c++")
-    assert other != path
-    assert other.parent == path.parent
+    assert path.with_suffix(".log").is_file()  # the compiler commands, for a bug report
 
 
-def test_a_failing_compiler_gives_one_clear_error(tmp_path, monkeypatch):
-    broken = tmp_path / "broken-c++"
-    broken.write_text("#!/bin/sh\necho 'recurrence.cc:1:1: error: no space left' >&2\nexit 1\n")
-    broken.chmod(broken.stat().st_mode | stat.S_IEXEC)
+def fake_compiler(folder, body):
+    """A `c++` that records each call in `calls.txt` and then runs `body` (sh)."""
+    cxx = folder / "fake-c++"
+    cxx.write_text(f'#!/bin/sh\necho "$@" >> {folder}/calls.txt\n{body}\n')
+    cxx.chmod(cxx.stat().st_mode | stat.S_IEXEC)
+    return str(cxx)
+
+
+def calls(folder):
+    path = folder / "calls.txt"
+    return [line for line in path.read_text().splitlines() if "-c " in line + " "]
+
+
+def test_a_failing_build_is_refused_with_the_first_error_and_remembered(tmp_path, monkeypatch):
+    broken = fake_compiler(
+        tmp_path,
+        'case "$*" in *-dM*) exit 0;; *--version*) echo "fake 1.0"; exit 0;; esac\n'
+        "echo 'kernels.cc:1:1: warning: unused' >&2\n"
+        "echo 'kernels.cc:9:3: error: no space left' >&2\n"
+        "echo 'kernels.cc:10:3: error: second' >&2\nexit 1",
+    )
     monkeypatch.setenv("FORECASTER_CACHE", str(tmp_path / "cache"))
-    with pytest.raises(build.NativeUnavailableError, match="error: no space left"):
-        build.build(str(broken))
+    with pytest.raises(build.NativeUnavailableError) as first:
+        build.build(broken)
+    assert str(first.value).startswith(
+        "compiling kernels.cc failed: kernels.cc:9:3: error: no space"
+    )
+    tried = len(calls(tmp_path))
+    with pytest.raises(build.NativeUnavailableError) as second:
+        build.build(broken)
+    assert str(second.value) == str(first.value)
+    assert len(calls(tmp_path)) == tried  # the failure is read back, not compiled again
     assert not list((tmp_path / "cache").rglob("*.so"))  # nothing half-written left behind
+    assert "error: second" in build.library_path(broken).with_suffix(".log").read_text()
+
+
+def test_only_the_first_failure_warns_in_one_line_on_stderr(tmp_path, monkeypatch, capfd):
+    broken = fake_compiler(
+        tmp_path, 'case "$*" in *-dM*) exit 0;; esac\necho "x.cc:1:1: error: boom" >&2\nexit 1'
+    )
+    monkeypatch.setenv("FORECASTER_CACHE", str(tmp_path / "cache"))
+    for _ in range(2):
+        with pytest.raises(build.NativeUnavailableError):
+            build.build(broken)
+    out, err = capfd.readouterr()
+    assert out == ""  # build notices never go to stdout
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        "forecaster: warning: the native kernels did not build, so the recurrent layers run "
+        "Keras's step-by-step loop instead (slower); compiling kernels.cc failed: x.cc:1:1: "
+        "error: boom"
+    )
+    assert warnings[0].endswith(
+        f"delete {build.library_path(broken).with_suffix('.failed')} to try again"
+    )
+
+
+def test_a_processor_newer_than_the_exclusions_falls_back_to_its_x86_level(tmp_path, monkeypatch):
+    """-march=native failing (an extension TensorFlow's headers cannot take) is not the end."""
+    if not build.is_x86_64():
+        pytest.skip("the x86-64 levels exist only on x86-64")
+    # Refuses -march=native; otherwise "compiles" by writing the -o file.
+    cxx = fake_compiler(
+        tmp_path,
+        'case "$*" in *-march=native*-c*) echo "e.h:1: error: new" >&2; exit 1;; esac\n'
+        'prev=""; for a in "$@"; do [ "$prev" = "-o" ] && : > "$a"; prev="$a"; done',
+    )
+    monkeypatch.setenv("FORECASTER_CACHE", str(tmp_path / "cache"))
+    assert build.build(cxx).is_file()
+    kernels = [line.split() for line in calls(tmp_path) if "kernels.cc" in line]
+    # The fake predefines no macro, so its processor has no AVX2: the level is v2.
+    assert [args[3] for args in kernels] == ["-march=native", "-march=x86-64-v2"]
+
+
+def test_on_x86_the_kernels_are_built_for_native_less_the_excluded_extensions():
+    cxx = build.compiler()
+    if not build.is_x86_64():
+        assert build.candidates(cxx) == [[]]
+        return
+    native, level = build.candidates(cxx)
+    assert native[0] == "-march=native"
+    assert level in (["-march=x86-64-v3"], ["-march=x86-64-v2"])
+    if build.macros(cxx, "sapphirerapids") and "__AVX512FP16__" in build.macros(
+        cxx, "sapphirerapids"
+    ):
+        assert build.target_flags(cxx, "sapphirerapids") == [
+            "-march=sapphirerapids",
+            "-mno-avx512fp16",
+        ]
+
+
+TARGETS = ["sapphirerapids", "znver4", "x86-64-v3", "x86-64-v2"]
+
+
+@pytest.fixture(scope="module")
+def syntax_checks():
+    """Each target's syntax check, all started at once: {march: first error or None}."""
+    cxx = build.compiler()
+    known = [march for march in TARGETS if build.macros(cxx, march) is not None]
+    with ThreadPoolExecutor(len(known) or 1) as pool:
+        checks = {march: pool.submit(build.syntax_check, cxx, march) for march in known}
+    return {march: check.result() for march, check in checks.items()}
+
+
+@pytest.mark.parametrize("march", TARGETS)
+def test_the_kernels_compile_for(march, syntax_checks):
+    """Intel with AVX-512 FP16, AMD Zen 4, and the AVX2 and SSE4.2 levels, from any machine."""
+    if not build.is_x86_64():
+        pytest.skip("the targets are x86-64 processors; this machine is not one")
+    if march not in syntax_checks:
+        pytest.skip(f"{build.compiler()} does not know -march={march}")
+    assert syntax_checks[march] is None
+
+
+def test_an_unknown_target_is_named():
+    if not build.is_x86_64():
+        pytest.skip("the targets are x86-64 processors; this machine is not one")
+    with pytest.raises(ValueError, match=r"does not know -march=pentium9000$"):
+        build.syntax_check(build.compiler(), "pentium9000")
 
 
 def test_turned_off_by_the_environment(monkeypatch):
     monkeypatch.setenv("FORECASTER_NATIVE", "0")
     with pytest.raises(build.NativeUnavailableError, match="FORECASTER_NATIVE=0"):
         build._build_and_load()
+
+
+def test_an_unknown_forecaster_march_is_refused_with_the_remedy(monkeypatch):
+    if not build.is_x86_64():
+        pytest.skip("FORECASTER_MARCH names x86-64 targets")
+    monkeypatch.setenv("FORECASTER_MARCH", "pentium9000")
+    cxx = build.compiler()
+    with pytest.raises(build.NativeUnavailableError) as refused:
+        build.candidates(cxx)
+    assert str(refused.value) == (
+        f"FORECASTER_MARCH is 'pentium9000', which {cxx} does not know as -march=; unset it, "
+        "or name a processor it knows (e.g. x86-64-v3)"
+    )
+    monkeypatch.setenv("FORECASTER_MARCH", "x86-64-v2")
+    assert build.candidates(cxx) == [["-march=x86-64-v2"]]
