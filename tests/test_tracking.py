@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,6 +60,9 @@ def test_the_run_tree(compared):
         "gru-seed-0", "gru-seed-1", "naive", "rnn-seed-0", "rnn-seed-1", "seasonal_naive"
     ]  # fmt: skip
     assert {r.info.status for r in runs} == {"FINISHED"}
+    # Each run names the process that would end it (see test_tracking_processes.py).
+    assert {r.data.tags["forecaster.pid"] for r in runs} == {str(os.getpid())}
+    assert {r.data.tags["forecaster.host"] for r in runs} == {socket.gethostname()}
     assert parent.data.tags["dataset"] == "births"
     assert parent.data.tags["dataset_sha256"] == store.checksum(births())
 
@@ -222,6 +226,32 @@ def test_sigterm_ends_every_open_run_killed(tmp_path):
     runs = runs_of(MlflowClient(tracking_uri=uri), "stopped")
     assert len(runs) == 2
     assert {r.info.status for r in runs} == {"KILLED"}
+
+
+def test_a_killed_comparison_ends_killed_when_the_store_is_next_opened(
+    tmp_path, monkeypatch, capsys
+):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    process = start_compare(uri, "crashed", seeds=2, epochs=500)
+    deadline = time.monotonic() + 300
+    for line in process.stderr:
+        if line.startswith("[1/") or time.monotonic() > deadline:
+            break
+    time.sleep(3)  # well inside the first (cell, seed) run's training
+    process.kill()  # SIGKILL: nothing in the process gets to end its runs
+    process.communicate(timeout=120)
+    client = MlflowClient(tracking_uri=uri)
+    parent, trial = sorted(runs_of(client, "crashed"), key=lambda r: r.info.start_time)
+    assert [parent.info.status, trial.info.status] == ["RUNNING", "RUNNING"]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    capsys.readouterr()
+    store.experiment_id("crashed")
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("forecaster")]
+    assert lines == [
+        f"forecaster: marked 2 runs KILLED whose process is gone (pid {process.pid} on host "
+        f"{socket.gethostname()}): {parent.info.run_id}, {trial.info.run_id}"
+    ]
+    assert {r.info.status for r in runs_of(client, "crashed")} == {"KILLED"}
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from mlflow.entities import RunStatus
 
 import forecaster
 from forecaster.forecaster import Forecaster
-from forecaster.tracking import store
+from forecaster.tracking import processes, store
 
 
 def _params(configs):
@@ -73,9 +73,16 @@ def tracked_run(**options):
     """An MLflow run that ends FINISHED, FAILED on an error, or KILLED on an interrupt.
 
     MLflow's own `with mlflow.start_run()` marks every exception FAILED, an interrupt too,
-    and a run that is never ended stays RUNNING in the store forever.
+    and a run that is never ended stays RUNNING in the store forever. So that the next
+    process to open the store can end it KILLED when this one dies without a word
+    (SIGKILL), the run is tagged with this process's host, pid and start
+    (`forecaster.tracking.processes`).
+
+    Args:
+        **options: `mlflow.start_run` keywords; "tags" join the process's.
     """
-    run = mlflow.start_run(**options)
+    tags = {**processes.process_tags(), **(options.pop("tags", None) or {})}
+    run = mlflow.start_run(tags=tags, **options)
     try:
         yield run
     except KeyboardInterrupt:
