@@ -110,3 +110,18 @@ def test_ray_trials_name_their_worker_process(uri):
     assert trial.data.tags[processes.PID_TAG] != str(os.getpid())  # the Ray worker's
     assert trial.data.tags[processes.HOST_TAG] == socket.gethostname()
     assert processes.START_TAG in trial.data.tags
+
+
+def test_opening_the_store_for_the_ui_ends_the_dead_runs(uri, capsys):
+    experiment = store.experiment_id("viewed")
+    client = MlflowClient(tracking_uri=uri)
+    ours = processes.process_tags()
+    boot = ours[processes.START_TAG].rpartition(":")[0]
+    earlier = client.create_run(experiment, tags={**ours, processes.START_TAG: f"{boot}:1"})
+    capsys.readouterr()
+    assert store.open_store() == uri
+    assert marked(capsys.readouterr()) == [
+        f"forecaster: marked 1 run KILLED whose process is gone (pid {os.getpid()} on host "
+        f"{socket.gethostname()}): {earlier.info.run_id}"
+    ]
+    assert client.get_run(earlier.info.run_id).info.status == "KILLED"

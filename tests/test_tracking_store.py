@@ -1,9 +1,10 @@
-"""A tracking store that cannot be opened is refused at once, in one line, with nothing written."""
+"""A store that cannot be opened is refused by whatever opens it, with nothing written.
+
+The checks themselves, and the default store, are in tests/test_tracking_location.py.
+"""
 
 import os
-import shutil
 import subprocess
-import sys
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -11,7 +12,7 @@ from mlflow.tracking import MlflowClient
 import forecaster as fc
 from forecaster.tracking import TrackingStoreError, store
 from tests.assertions import raises_exactly
-from tests.test_tracking import OPTIONS, ROOT, births
+from tests.test_tracking import OPTIONS, births
 
 REMEDY = "point MLFLOW_TRACKING_URI at a database in a folder you can write to"
 
@@ -99,39 +100,3 @@ def test_a_file_store_on_a_file_is_refused(tmp_path, monkeypatch):
         "folder; point MLFLOW_TRACKING_URI at a folder you can write to",
     ):
         store.experiment_id("refused")
-
-
-def test_a_store_that_opens_is_taken_as_it_is(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    assert store.tracking_uri() == uri
-    assert os.listdir(tmp_path) == []  # checking it wrote nothing
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
-    assert store.tracking_uri() == "http://127.0.0.1:5000"  # a server is its own business
-
-
-DEFAULT_STORE = """
-from forecaster.tracking import TrackingStoreError, tracking_uri
-try:
-    tracking_uri()
-except TrackingStoreError as error:
-    print(error)
-"""
-
-
-def test_the_default_store_where_its_folder_cannot_be_made(tmp_path):
-    """The package outside a checkout keeps its store under the working directory."""
-    shutil.copytree(
-        ROOT / "forecaster", tmp_path / "forecaster", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    env["PYTHONPATH"] = str(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-c", DEFAULT_STORE],
-        cwd="/proc", env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout == (
-        "the default store /proc/mlruns/mlflow.db: the folder /proc is not writable; "
-        "set MLFLOW_TRACKING_URI to a store you can write to\n"
-    )

@@ -22,7 +22,7 @@ from forecaster.data import split
 from forecaster.estimator import BaseForecaster
 from forecaster.forecaster import Forecaster
 from forecaster.metrics import METRICS
-from forecaster.tracking import store
+from forecaster.tracking import location, store
 from forecaster.tracking.runs import fit_in_run, run_tags, sigterm_as_interrupt, tracked_run
 
 
@@ -186,7 +186,7 @@ def compare_cells(
             }
         )
         run_id = parent.info.run_id
-        uri = store.tracking_uri()
+        uri = location.tracking_uri()
         context = Context(uri, experiment_id, run_id, parts.train, parts.test, dataset)
         start = time.perf_counter()
         if parallel == "ray":
@@ -208,7 +208,9 @@ def compare_cells(
     table.attrs.update(
         p_values=p_values, run_id=parent.info.run_id, experiment=experiment, failed=failed
     )
-    say(f"MLflow run {parent.info.run_id} in experiment {experiment!r} at {store.tracking_uri()}")
+    say(
+        f"MLflow run {parent.info.run_id} in experiment {experiment!r} at {location.tracking_uri()}"
+    )
     return table
 
 

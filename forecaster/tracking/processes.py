@@ -7,9 +7,9 @@ stays RUNNING in the store forever. So every run we start carries tags naming it
 (`<boot id>:<clock ticks since boot>`, from /proc), so that a pid the system has since
 given to another process is not taken for the run's. Whenever a store is opened
 (`forecaster.tracking.store.experiment_id`, before every tracked fit or comparison, and
-`ui_command`), `end_dead_runs` marks KILLED the RUNNING runs of this host whose process is
-gone. Runs of other hosts, runs without these tags and runs of
-live processes are left alone.
+`open_store`, before the UI), `end_dead_runs` marks KILLED the RUNNING runs of this host
+whose process is gone. Runs of other hosts, runs without these tags and runs of live
+processes are left alone.
 """
 
 import os
