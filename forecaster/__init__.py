@@ -1,9 +1,27 @@
 """forecaster: time-series forecasting with exact, fast recurrent cells for Keras 3.
 
 The public API is what this module exports; `forecaster.cells` holds the recurrent cells.
+
+`import forecaster` is light: each public name is imported from the submodule that defines
+it on first use (PEP 562), so the `forecaster` command answers `--help` without loading
+TensorFlow, and mlflow loads only with `forecaster.tracking`. Two things still happen on
+their own once TensorFlow or Keras is imported, by forecaster or by the caller:
+
+- Keras gets the cells registered (`forecaster.cells` is imported right after Keras), so
+  `import forecaster` then `keras.saving.load_model(path)` or `mlflow.pyfunc.load_model(uri)`
+  reloads a saved network. Keras does not import a custom class's module by itself: it
+  imports only `keras` modules named in a saved config, and looks every other class up in
+  its registry of `register_keras_serializable` classes.
+- TensorFlow starts quietly on a CPU-only machine: its C++ INFO lines are off
+  (`TF_CPP_MIN_LOG_LEVEL=1` unless set), and while it loads, three lines are dropped from
+  stderr: absl's "All log messages before absl::InitializeLog() is called are written to
+  STDERR" and "cudart_stub.cc ... Could not find cuda drivers on your machine", which no log
+  level removes, and, where there is no NVIDIA device, "cuda_platform.cc ... failed call to
+  cuInit", an ERROR only a level hiding every error removes (the first op would print it;
+  the devices are listed during the load instead). Everything else written to stderr
+  meanwhile is written back. `TF_CPP_MIN_LOG_LEVEL=0` shows it all.
 """
 
-import importlib
 import os
 
 # The project is built on the TensorFlow backend; respect a user's explicit choice.
@@ -15,42 +33,17 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # (40,000 page faults a step), and 4 ms with this allocator. It takes effect only if set
 # before TensorFlow runs its first op, so importing forecaster first gets it.
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
+# No C++ INFO lines (CPU feature notices and the like); warnings and errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from forecaster import cells, data, metrics
-from forecaster.backtest import backtest
-from forecaster.baselines import (
-    LinearForecaster,
-    MeanForecaster,
-    NaiveForecaster,
-    SeasonalNaiveForecaster,
-)
-from forecaster.cells import CIFGCell, GRUCell, LSTMCell, SimpleRNNCell
-from forecaster.config import DataConfig, TrainConfig
-from forecaster.data import (
-    DataError,
-    Scaler,
-    Source,
-    Split,
-    StreamWindows,
-    Windows,
-    WindowSpec,
-    make_windows,
-    open_source,
-    read_csv,
-    split,
-    split_stream,
-    stream_scaler,
-    stream_windows,
-)
-from forecaster.datasets import (
-    BENCHMARKS,
-    benchmark_path,
-    load_benchmark,
-    load_shipped,
-    shipped_path,
-)
-from forecaster.forecaster import Forecaster, TrainingError
-from forecaster.networks import NetworkConfig
+import contextlib
+import importlib
+import importlib.abc
+import importlib.util
+import re
+import sys
+import tempfile
+import types
 
 __all__ = [
     "BENCHMARKS",
@@ -95,12 +88,187 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
+_SUBMODULES = ("cells", "data", "metrics", "tracking")
+_DEFINED_IN = {
+    "forecaster.baselines": (
+        "LinearForecaster",
+        "MeanForecaster",
+        "NaiveForecaster",
+        "SeasonalNaiveForecaster",
+    ),
+    "forecaster.cells": ("CIFGCell", "GRUCell", "LSTMCell", "SimpleRNNCell"),
+    "forecaster.config": ("DataConfig", "TrainConfig"),
+    "forecaster.data": (
+        "DataError",
+        "Scaler",
+        "Source",
+        "Split",
+        "StreamWindows",
+        "Windows",
+        "WindowSpec",
+        "make_windows",
+        "open_source",
+        "read_csv",
+        "split",
+        "split_stream",
+        "stream_scaler",
+        "stream_windows",
+    ),
+    "forecaster.datasets": (
+        "BENCHMARKS",
+        "benchmark_path",
+        "load_benchmark",
+        "load_shipped",
+        "shipped_path",
+    ),
+    "forecaster.forecaster": ("Forecaster", "TrainingError"),
+    "forecaster.networks": ("NetworkConfig",),
+    "forecaster.tracking": ("compare_cells", "track_fit"),
+}
+_HOMES = {name: module for module, names in _DEFINED_IN.items() for name in names}
+
 
 def __getattr__(name):
-    """`compare_cells` and `tracking` load mlflow, so they are imported on first use."""
-    if name in ("compare_cells", "track_fit", "tracking"):
+    """Imports a public name from its submodule on first use and keeps it here."""
+    if name in _SUBMODULES:
         # import_module, not `from forecaster import tracking`, which would ask this
         # function for the attribute again before the submodule is in place.
-        tracking = importlib.import_module("forecaster.tracking")
-        return tracking if name == "tracking" else getattr(tracking, name)
-    raise AttributeError(f"module 'forecaster' has no attribute {name!r}")
+        value = importlib.import_module(f"forecaster.{name}")
+    elif name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+    else:
+        raise AttributeError(f"module 'forecaster' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    """The module's names, the public ones not yet imported included."""
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """The type of the `forecaster` module: `forecaster.backtest` stays the function.
+
+    Python binds a submodule to its package's attribute of the same name when the submodule
+    is first imported (`forecaster.runconfig` and `Forecaster.backtest` import the
+    `forecaster.backtest` module); this property wins over that binding.
+    """
+
+    @property
+    def backtest(self):
+        """`forecaster.backtest.backtest`, the rolling-origin backtest function."""
+        return importlib.import_module("forecaster.backtest").backtest
+
+    @backtest.setter
+    def backtest(self, value):
+        if value is not sys.modules.get("forecaster.backtest"):
+            raise AttributeError(
+                "forecaster.backtest is the function forecaster.backtest.backtest and cannot "
+                f"be rebound (got {value!r}); patch forecaster.backtest.backtest instead"
+            )
+
+
+sys.modules[__name__].__class__ = _Package
+
+# While TensorFlow loads: absl's notice that it writes every line to stderr until it is set
+# up, and the CUDA stub's INFO line, one such line (TF_CPP_MIN_LOG_LEVEL=3 leaves both).
+_NOISE = [
+    rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+    rb"I\d{4} \S+ +\d+ cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine, "
+    rb"GPU will not be used\.",
+]
+# An NVIDIA GPU shows as /dev/nvidiactl (Linux, containers) or /dev/dxg (WSL 2); without
+# one, TensorFlow's failed cuInit is an ERROR line about a GPU that is not there.
+_NO_GPU = not any(os.path.exists(path) for path in ("/dev/nvidiactl", "/dev/dxg"))
+if _NO_GPU:
+    _NOISE.append(rb"E\d{4} \S+ +\d+ cuda_platform\.cc:\d+\] failed call to cuInit: .*")
+
+
+@contextlib.contextmanager
+def _without_start_up_noise():
+    """Drops the `_NOISE` lines written to file descriptor 2 during the block.
+
+    The block's stderr goes to a temporary file (not a pipe, which a C++ writer holding the
+    GIL could fill and block on); the other lines are written back when the block ends,
+    also when it raises. With no stderr to catch, or no file to catch it in, nothing is.
+    """
+    with contextlib.ExitStack() as stack:
+        saved = None
+        if os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "0":  # "0": the user wants every line
+            with contextlib.suppress(OSError):
+                caught = stack.enter_context(tempfile.TemporaryFile())
+                saved = os.dup(2)
+        if saved is None:
+            yield
+            return
+        if sys.stderr is not None:
+            sys.stderr.flush()
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            if sys.stderr is not None:
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            noise = re.compile(b"|".join(_NOISE))
+            kept = b"".join(line for line in caught if not noise.fullmatch(line.rstrip(b"\n")))
+            with contextlib.suppress(OSError), open(2, "wb", closefd=False) as stderr:
+                stderr.write(kept)
+
+
+def _load_tensorflow(load, tensorflow):
+    with _without_start_up_noise():
+        load()
+        if _NO_GPU:  # initializes the platforms, as the first op would; no runtime yet
+            tensorflow.config.list_physical_devices("GPU")
+
+
+def _load_keras(load, _keras):
+    load()
+    importlib.import_module("forecaster.cells")  # registers the cells with Keras
+
+
+class _Loader(importlib.abc.Loader):
+    """A module's own loader, with `around(load, module)` run around its execution."""
+
+    def __init__(self, loader, around):
+        self.loader, self.around = loader, around
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader  # the module keeps its own
+        self.around(lambda: self.loader.exec_module(module), module)
+
+
+class _FirstImport(importlib.abc.MetaPathFinder):
+    """Runs `_load_keras` (and `_load_tensorflow` if `quiet`) around the first import of each."""
+
+    def __init__(self, quiet):
+        self.pending = {"keras": _load_keras}
+        if quiet:
+            self.pending["tensorflow"] = _load_tensorflow
+        self.finding = set()
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.pending or name in self.finding:
+            return None
+        self.finding.add(name)
+        try:  # the spec the other finders give
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.finding.discard(name)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _Loader(spec.loader, self.pending.pop(name))
+        return spec
+
+
+if "keras" in sys.modules:  # imported before forecaster: register the cells now
+    importlib.import_module("forecaster.cells")
+else:  # TensorFlow imported before forecaster has printed its lines already
+    sys.meta_path.insert(0, _FirstImport(quiet="tensorflow" not in sys.modules))

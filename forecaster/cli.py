@@ -9,19 +9,20 @@ Each command reads a YAML config (`--config`, see `forecaster.runconfig`); flags
 it, the named ones (`--data`, `--cell`, `--epochs`, ...) first, then each `--set
 section.key=value` in order. A config error is one line on stderr and exit status 2.
 The MLflow work goes through `forecaster.tracking`, imported only by the commands that track.
+
+The parser needs nothing beyond the standard library, so `--help` and a bad flag answer at
+once: the modules a command runs (the config, which builds on TensorFlow and Keras, pandas,
+MLflow) are imported inside the functions that use them, for start-up time, not to break an
+import cycle.
 """
 
 import argparse
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
-
-import pandas as pd
-
-from forecaster.config_file import load_config
-from forecaster.data import DataError, split
-from forecaster.runconfig import NEEDS, ConfigError
-from forecaster.saving import MANIFEST
 
 _DESCRIPTIONS = {
     "fit": "Fit one forecaster on the training part, score it on the test part (tracked in "
@@ -102,6 +103,9 @@ def config_from_args(args, command):
     Raises:
         ConfigError: as `forecaster.runconfig.load_config`.
     """
+    from forecaster.config_file import load_config
+    from forecaster.runconfig import NEEDS
+
     flags = [(key, value) for key, value in vars(args).items() if "." in key]
     if any(key == "data.path" for key, _ in flags):  # --data replaces the config's source
         flags = [("data.shipped", None), ("data.benchmark", None), *flags]
@@ -114,7 +118,12 @@ def fit(config):
     Returns:
         The test scores, with "run_id".
     """
+    import pandas as pd
+
     from forecaster import tracking
+    from forecaster.data import split
+    from forecaster.runconfig import ConfigError
+    from forecaster.saving import MANIFEST
 
     output = config.fit.output
     if output is not None and Path(output).exists() and not (Path(output) / MANIFEST).is_file():
@@ -206,6 +215,8 @@ def backtest(config):
     Returns:
         The model's per-fold table (with its "mean" row).
     """
+    import pandas as pd
+
     settings, frame = config.backtest, config.data.load()
     options = {"folds": settings.folds, "window": settings.window, "refit": settings.refit}
     options["train_size"] = settings.train_size
@@ -229,7 +240,12 @@ def backtest(config):
 
 
 def ui(config):
-    """Runs `mlflow ui` in the foreground until it ends or Ctrl-C; returns its exit status."""
+    """Runs `mlflow ui` in the foreground until it ends or is stopped (see `run_group`).
+
+    Returns:
+        The exit status: mlflow's if it ended by itself, 0 after Ctrl-C (SIGINT), 128 + the
+        signal's number after SIGTERM (143) or SIGHUP (129).
+    """
     from forecaster import tracking
 
     command = tracking.ui_command(config.ui.port)
@@ -238,10 +254,84 @@ def ui(config):
         "Ctrl-C stops it.",
         flush=True,
     )
+    return run_group(command)
+
+
+# The signals that stop `run_group`. Its process group gets SIGTERM for each: every process
+# of `mlflow ui` ends on it, while on SIGINT its job runner dies with a KeyboardInterrupt
+# traceback and restarts the huey consumers, and on SIGHUP uvicorn restarts its workers.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class _Stopped(BaseException):
+    """A stop signal arrived while `run_group` waited (a request, as `KeyboardInterrupt` is)."""
+
+
+def run_group(command, grace=3.0):
+    """Runs `command` in a process group of its own until it ends; returns the exit status.
+
+    `mlflow ui` starts uvicorn workers, a job runner and huey consumers; in a group (and
+    session) of their own they can all be ended together, and a terminal's Ctrl-C reaches
+    only this process. So SIGINT, SIGTERM or SIGHUP sent here ends the whole group: it gets
+    SIGTERM (see `STOP_SIGNALS`), and whatever of it is left `grace` seconds later, SIGKILL.
+    When the command ends by itself, the rest of its group gets the same.
+
+    Args:
+        command: the argv to run.
+        grace: seconds the group has to end after a stop signal or after its leader ended.
+
+    Returns:
+        The command's exit status if it ended by itself (128 + N if signal N ended it);
+        after a stop signal, 0 for SIGINT (Ctrl-C is the way to stop it) and 128 + the
+        signal's number for SIGTERM and SIGHUP, as a shell reports a process they ended.
+    """
+    received, waiting = [], []
+
+    def on_signal(signum, _frame):
+        received.append(signum)
+        if waiting:  # leave the blocking wait, once; before it, `received` is checked
+            waiting.clear()
+            raise _Stopped
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
     try:
-        return subprocess.run(command, check=False).returncode
-    except KeyboardInterrupt:
-        return 0
+        process = subprocess.Popen(command, start_new_session=True)
+        group = process.pid  # the leader of a new session leads its process group
+        try:
+            waiting.append(True)
+            if not received:
+                process.wait()
+        except _Stopped:
+            pass
+        finally:
+            waiting.clear()
+        deadline = time.monotonic() + grace
+        _signal_group(group, signal.SIGTERM)  # on a stop signal, or to what the leader left
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            _signal_group(group, signal.SIGKILL)
+            process.wait()
+        while _signal_group(group, 0):  # until the group is empty, for `grace` at most
+            if time.monotonic() > deadline:
+                _signal_group(group, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        return 0 if received[0] == signal.SIGINT else 128 + received[0]
+    return 128 - process.returncode if process.returncode < 0 else process.returncode
+
+
+def _signal_group(group, signum):
+    """Sends `signum` to process group `group`; False if no process is left in it."""
+    try:
+        os.killpg(group, signum)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _print_ui_hint():
@@ -272,6 +362,9 @@ def run(command, args):
     A bad config, a missing file or data that does not fit the config is one line on
     stderr and status 2, with no traceback.
     """
+    from forecaster.data import DataError
+    from forecaster.runconfig import ConfigError
+
     try:
         config = config_from_args(args, command)
         result = COMMANDS[command](config)

@@ -1,12 +1,11 @@
-"""The `forecaster` command: config errors, flags over the file, help, fit and backtest."""
+"""The `forecaster` command: config errors, flags over the file, help, fit and backtest.
 
-import json
-import os
+`forecaster ui` is in test_cli_ui.py, what the parser imports in test_cli_start.py.
+"""
+
 import runpy
-import signal
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,7 @@ import yaml
 import forecaster as fc
 from forecaster import cli
 from forecaster.config_file import load_config
-from forecaster.runconfig import ModelConfig
-from tests.servers import free_port, wait_until_healthy
+from forecaster.runconfig import NEEDS, ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 # A few hundred rows of the shipped CSV and a model that trains in a blink.
@@ -291,7 +289,7 @@ def test_set_reads_values_as_yaml():
 def test_the_shipped_configs_load():
     for name in ("bikeshare", "quick"):
         config = load_config(
-            ROOT / "pipelines" / "configs" / f"{name}.yaml", needs=cli.NEEDS["compare"]
+            ROOT / "pipelines" / "configs" / f"{name}.yaml", needs=NEEDS["compare"]
         )
         assert config.data.shipped == "bikeshare"
         assert config.model.data.targets == ("bikers",)
@@ -361,29 +359,3 @@ def test_backtest_end_to_end(tmp_path, capsys):
     assert lines[3].split("|")[2].strip() == "2011-12-31 11:00:00"
     summary = lines[lines.index("Mean over the folds, model and baselines:") + 3 :]
     assert [line.split("|")[1].strip() for line in summary] == ["gru", "naive"]
-
-
-def test_ui_serves_the_tracking_store_until_ctrl_c(tmp_path):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-    code = "from forecaster.tracking import store; store.experiment_id('seen')"
-    subprocess.run(  # an experiment the UI must then show
-        [sys.executable, "-c", code],
-        env=env, check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "forecaster", "ui", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(process, url)
-        query = f"{url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=seen"
-        with urllib.request.urlopen(query, timeout=10) as response:
-            assert json.loads(response.read())["experiment"]["name"] == "seen"
-    finally:
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
-        stdout, _ = process.communicate(timeout=60)
-    assert process.returncode == 0
-    assert stdout.startswith(f"MLflow UI at {url} for {uri}; Ctrl-C stops it.")
