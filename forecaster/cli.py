@@ -1,9 +1,10 @@
-"""The `forecaster` command (also `python -m forecaster`): fit, compare, backtest and ui.
+"""The `forecaster` command (also `python -m forecaster`): fit, compare, backtest, ui and info.
 
     forecaster compare --config pipelines/configs/bikeshare.yaml --seeds 2
     forecaster fit --config pipelines/configs/quick.yaml --set model.units=64
     forecaster backtest --config pipelines/configs/quick.yaml --folds 3 --cell gru
     forecaster ui --port 5000
+    forecaster info                  # versions, processor, native kernels, store, devices
 
 Each command reads a YAML config (`--config`, see `forecaster.runconfig`); flags override
 it, the named ones (`--data`, `--cell`, `--epochs`, ...) first, then each `--set
@@ -32,7 +33,12 @@ _DESCRIPTIONS = {
     "backtest": "Rolling-origin backtest of the model and the baselines; print the per-fold "
     "table and a summary.",
     "ui": "Start `mlflow ui` on 127.0.0.1 against the project's tracking store (Ctrl-C stops it).",
+    "info": "Print the versions, the processor and its instruction set, whether the native "
+    "kernels are in use (and why not), the tracking store and the devices.",
 }
+# The commands that write to or show the tracking store: it is checked before anything
+# else, so a store that cannot be opened is refused before TensorFlow loads.
+TRACKED = ("fit", "compare", "ui")
 EPILOG = (
     "Flags override the --config file: the named flags first, then each --set in order. "
     "Sections and their keys: data (shipped | path | benchmark, rows, and read_csv's "
@@ -248,6 +254,7 @@ def ui(config):
     """
     from forecaster import tracking
 
+    tracking.open_store()  # ends the runs whose process died, so the UI shows them KILLED
     command = tracking.ui_command(config.ui.port)
     print(
         f"MLflow UI at http://127.0.0.1:{config.ui.port} for {tracking.tracking_uri()}; "
@@ -338,7 +345,18 @@ def _print_ui_hint():
     print("Open the MLflow UI with `forecaster ui` and browse to http://127.0.0.1:5000.")
 
 
-COMMANDS = {"fit": fit, "compare": compare, "backtest": backtest, "ui": ui}
+def info(_config=None):
+    """Prints `forecaster.info.report()`, one "label: value" line each."""
+    from forecaster.info import report
+
+    found = report()
+    width = max(map(len, found))
+    for label, value in found.items():
+        print(f"{label + ':':<{width + 2}}{value}")
+    return found
+
+
+COMMANDS = {"fit": fit, "compare": compare, "backtest": backtest, "ui": ui, "info": info}
 
 
 def parser():
@@ -352,7 +370,8 @@ def parser():
         sub = commands.add_parser(
             name, help=_DESCRIPTIONS[name], description=_DESCRIPTIONS[name], epilog=EPILOG
         )
-        add_arguments(sub, name)
+        if name != "info":
+            add_arguments(sub, name)
     return main_parser
 
 
@@ -362,13 +381,24 @@ def run(command, args):
     A bad config, a missing file or data that does not fit the config is one line on
     stderr and status 2, with no traceback.
     """
+    from forecaster.tracking.location import TrackingStoreError, tracking_uri
+
+    try:
+        if command in TRACKED:
+            tracking_uri()  # refuses a store that cannot be opened, in milliseconds
+        if command == "info":
+            info()
+            return 0
+    except TrackingStoreError as error:
+        print(f"forecaster {command}: error: {error}", file=sys.stderr)
+        return 2
     from forecaster.data import DataError
     from forecaster.runconfig import ConfigError
 
     try:
         config = config_from_args(args, command)
         result = COMMANDS[command](config)
-    except (ConfigError, DataError, FileNotFoundError) as error:
+    except (ConfigError, DataError, FileNotFoundError, TrackingStoreError) as error:
         print(f"forecaster {command}: error: {error}", file=sys.stderr)
         return 2
     return result if command == "ui" else 0

@@ -60,3 +60,30 @@ def test_help_and_argument_errors_load_no_heavy_module(argv, status, error):
         assert result.stdout.startswith("usage: forecaster")
     else:
         assert lines[-1] == error
+
+
+REFUSE = f"""
+import json, sys
+from forecaster.cli import main
+status = main(json.loads(sys.argv[1]))
+print(json.dumps([status, sorted(m for m in {HEAVY!r} if m in sys.modules)]), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("command", ["fit", "compare", "ui"])
+def test_a_store_that_cannot_be_opened_is_refused_before_anything_loads(command):
+    """Refused in one line, before TensorFlow or MLflow (seconds) load: nothing to wait for."""
+    env = {**os.environ, "FORECASTER_NATIVE": "0", "MLFLOW_TRACKING_URI": "sqlite:////proc/m.db"}
+    argv = [command, "--config", "pipelines/configs/quick.yaml"]
+    result = subprocess.run(
+        [sys.executable, "-c", REFUSE, json.dumps(argv)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    *lines, report = result.stderr.splitlines()
+    assert json.loads(report) == [2, []]
+    assert lines == [
+        f"forecaster {command}: error: MLFLOW_TRACKING_URI is sqlite:////proc/m.db: the folder "
+        "/proc is not writable; point MLFLOW_TRACKING_URI at a database in a folder you can "
+        "write to"
+    ]
+    assert not Path("/proc/m.db").exists()
