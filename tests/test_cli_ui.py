@@ -121,7 +121,10 @@ print(child.pid, flush=True)
 time.sleep(120)
 """
 # Runs `run_group` on the command in argv, with a grace of 1 s.
-RUNNER = "import sys; from forecaster.cli import run_group; sys.exit(run_group(sys.argv[1:], 1.0))"
+RUNNER = (
+    "import sys; from forecaster.process_group import run_group; "
+    "sys.exit(run_group(sys.argv[1:], 1.0))"
+)
 
 
 def test_run_group_kills_what_a_stop_signal_does_not_end():
