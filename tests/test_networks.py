@@ -8,6 +8,7 @@ import pytest
 from forecaster import cells
 from forecaster.networks import NetworkConfig, Shapes, build_network
 from tests.assertions import raises_exactly
+from tests.cells.util import needs_compiler
 
 LOOKBACK, HORIZON = 12, 5
 
@@ -117,6 +118,7 @@ def test_recursive_model_is_one_step():
         build_network(NetworkConfig(architecture="recursive"), shapes_for("direct"))
 
 
+@needs_compiler
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_networks_run_the_native_loop(bidirectional):
     """Every recurrent layer of a network is a FastRNN that takes the native kernels."""

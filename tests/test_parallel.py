@@ -1,6 +1,7 @@
 """Comparisons on Ray: a real local Ray instance, a real SQLite MLflow store."""
 
 import os
+import socket
 import sys
 
 import numpy as np
@@ -9,6 +10,7 @@ from mlflow.tracking import MlflowClient
 
 import forecaster as fc
 from forecaster import cli, parallel
+from forecaster.tracking import processes
 from tests.assertions import raises_exactly
 from tests.test_cli import TINY, write
 from tests.test_tracking import OPTIONS, births, runs_of
@@ -66,6 +68,12 @@ def test_the_trials_run_concurrently_nested_under_the_parent(local_ray, store):
     assert gru.start_time < rnn.end_time
     assert list(table.index) == ["rnn", "gru", "naive"]
     assert table.attrs["failed"] == {}
+    # Each trial names the Ray worker process it ran in, so a dead worker's run is repaired.
+    assert parent.data.tags[processes.PID_TAG] == str(os.getpid())
+    for trial in children.values():
+        assert trial.data.tags[processes.PID_TAG] != str(os.getpid())
+        assert trial.data.tags[processes.HOST_TAG] == socket.gethostname()
+        assert processes.START_TAG in trial.data.tags
     # The same trials one by one give the same scores (seeded; float noise only).
     alone = fc.compare_cells(
         births(), cells=["rnn", "gru"], seeds=1, baselines=["naive"], experiment="alone",

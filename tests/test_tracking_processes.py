@@ -8,10 +8,9 @@ import sys
 import pytest
 from mlflow.tracking import MlflowClient
 
-import forecaster as fc
 from forecaster.tracking import processes, store
 from forecaster.tracking.runs import tracked_run
-from tests.test_tracking import OPTIONS, ROOT, births, runs_of
+from tests.test_tracking import ROOT
 
 HOLD_A_RUN = """
 import sys
@@ -91,25 +90,6 @@ def test_a_pid_that_now_names_another_process_is_not_the_runs(uri, capsys):
     ]
     assert client.get_run(earlier.info.run_id).info.status == "KILLED"
     assert client.get_run(live.info.run_id).info.status == "RUNNING"
-
-
-def test_ray_trials_name_their_worker_process(uri):
-    ray = pytest.importorskip("ray", reason="the distributed extra is not installed")
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-    try:
-        table = fc.compare_cells(
-            births(), cells=["rnn"], seeds=1, baselines=[], experiment="ray", progress=False,
-            parallel="ray", **OPTIONS,
-        )  # fmt: skip
-    finally:
-        ray.shutdown()
-    runs = {r.info.run_id: r for r in runs_of(MlflowClient(tracking_uri=uri), "ray")}
-    parent = runs.pop(table.attrs["run_id"])
-    (trial,) = runs.values()
-    assert parent.data.tags[processes.PID_TAG] == str(os.getpid())
-    assert trial.data.tags[processes.PID_TAG] != str(os.getpid())  # the Ray worker's
-    assert trial.data.tags[processes.HOST_TAG] == socket.gethostname()
-    assert processes.START_TAG in trial.data.tags
 
 
 def test_opening_the_store_for_the_ui_ends_the_dead_runs(uri, capsys):

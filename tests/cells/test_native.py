@@ -18,6 +18,9 @@ import tensorflow as tf
 
 from forecaster.cells import native
 from forecaster.cells.native import build
+from tests.cells.util import needs_compiler
+
+pytestmark = needs_compiler
 
 GATES = {"rnn": 1, "lstm": 4, "cifg": 3, "gru": 3}
 

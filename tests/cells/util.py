@@ -4,8 +4,10 @@ import functools
 
 import keras
 import numpy as np
+import pytest
 
 from forecaster.cells import CIFGCell, GRUCell, LSTMCell, SimpleRNNCell
+from forecaster.cells.native import build
 from tests.cells import numpy_reference as ref
 
 # name -> (cell class, constructor options, NumPy reference)
@@ -59,3 +61,12 @@ def run_sequence(cell, x, seed=0, training=False, randomize_weights=True):
         randomize(layer, seed)
     hs, *states = layer(x, training=training)
     return np.asarray(hs, dtype=np.float64), [np.asarray(s, dtype=np.float64) for s in states]
+
+
+# Where there is a compiler the native kernels must build, and a failure fails the tests
+# that need them with the compiler's first error line; only without one are they skipped.
+needs_compiler = pytest.mark.skipif(
+    build.compiler() is None,
+    reason="no C++ compiler (g++, c++ or $CXX) on this machine, so the native kernels "
+    "cannot be built; the layers run Keras's loop",
+)
