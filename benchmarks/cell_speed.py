@@ -36,15 +36,14 @@ import subprocess
 import sys
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# First, so that TensorFlow starts quietly (see forecaster/__init__.py).
+import forecaster  # isort: skip
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-import forecaster
-from forecaster.cells.native import build as native_build
+from forecaster.info import native_kernels
 from forecaster.networks import recurrent
 
 BASELINE = {"rnn": "SimpleRNN", "lstm": "LSTM", "cifg": "LSTM", "gru": "GRU"}
@@ -112,13 +111,10 @@ def describe_machine():
         pass
     threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
     allocator = os.environ.get("TF_CPU_ALLOCATOR_USE_BFC")
-    reason = native_build.available()
-    if reason is None:
-        library = native_build.library_path(native_build.compiler())
-        kernels = " ".join(native_build.built_with(library).get("flags", [])) or "default"
-        kernels = f"native kernels built with {kernels}"
-    else:
-        kernels = f"native kernels not in use: {reason}"
+    state = native_kernels()
+    kernels = f"native kernels {state['native kernels']}"
+    if "built with" in state:
+        kernels += f", built with {state['built with']}"
     return (
         f"{cpu}; {os.cpu_count()} cores visible, intra-op threads {threads}; TensorFlow "
         f"{tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}; "

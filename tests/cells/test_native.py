@@ -280,21 +280,35 @@ def test_only_the_first_failure_warns_in_one_line_on_stderr(tmp_path, monkeypatc
     )
 
 
-def test_a_processor_newer_than_the_exclusions_falls_back_to_its_x86_level(tmp_path, monkeypatch):
+# Predefines AVX2 and FMA when asked (-dM); refuses -march=native; otherwise "compiles" by
+# writing the -o file.
+NEW_PROCESSOR = (
+    'case "$*" in *-dM*) printf "#define __AVX2__ 1\\n#define __FMA__ 1\\n"; exit 0;;\n'
+    '*-march=native*-c*) echo "e.h:1: error: new" >&2; exit 1;; esac\n'
+    'prev=""; for a in "$@"; do [ "$prev" = "-o" ] && : > "$a"; prev="$a"; done'
+)
+
+
+def test_a_processor_newer_than_the_exclusions_falls_back_to_x86_64_v3(tmp_path, monkeypatch):
     """-march=native failing (an extension TensorFlow's headers cannot take) is not the end."""
     if not build.is_x86_64():
         pytest.skip("the x86-64 levels exist only on x86-64")
-    # Refuses -march=native; otherwise "compiles" by writing the -o file.
-    cxx = fake_compiler(
-        tmp_path,
-        'case "$*" in *-march=native*-c*) echo "e.h:1: error: new" >&2; exit 1;; esac\n'
-        'prev=""; for a in "$@"; do [ "$prev" = "-o" ] && : > "$a"; prev="$a"; done',
-    )
+    cxx = fake_compiler(tmp_path, NEW_PROCESSOR)
     monkeypatch.setenv("FORECASTER_CACHE", str(tmp_path / "cache"))
     assert build.build(cxx).is_file()
     kernels = [line.split() for line in calls(tmp_path) if "kernels.cc" in line]
-    # The fake predefines no macro, so its processor has no AVX2: the level is v2.
-    assert [args[3] for args in kernels] == ["-march=native", "-march=x86-64-v2"]
+    assert [args[3] for args in kernels] == ["-march=native", "-march=x86-64-v3"]
+
+
+def test_without_avx2_and_fma_there_is_no_lower_fallback(tmp_path, monkeypatch):
+    """Built for x86-64-v2 the kernels lose to Keras's loop, so a failure stays a failure."""
+    if not build.is_x86_64():
+        pytest.skip("the x86-64 levels exist only on x86-64")
+    cxx = fake_compiler(tmp_path, NEW_PROCESSOR.replace("__AVX2__", "__AVX__"))
+    monkeypatch.setenv("FORECASTER_CACHE", str(tmp_path / "cache"))
+    assert build.candidates(cxx) == [["-march=native"]]
+    with pytest.raises(build.NativeUnavailableError, match="error: new"):
+        build.build(cxx)
 
 
 def test_on_x86_the_kernels_are_built_for_native_less_the_excluded_extensions():
@@ -302,9 +316,9 @@ def test_on_x86_the_kernels_are_built_for_native_less_the_excluded_extensions():
     if not build.is_x86_64():
         assert build.candidates(cxx) == [[]]
         return
-    native, level = build.candidates(cxx)
+    native, *fallback = build.candidates(cxx)
     assert native[0] == "-march=native"
-    assert level in (["-march=x86-64-v3"], ["-march=x86-64-v2"])
+    assert fallback == ([["-march=x86-64-v3"]] if "__AVX2__" in build.macros(cxx, "native") else [])
     if build.macros(cxx, "sapphirerapids") and "__AVX512FP16__" in build.macros(
         cxx, "sapphirerapids"
     ):

@@ -6,9 +6,9 @@ TensorFlow's own compile and link flags. They are two translation units (see `ke
 
 - `kernels.cc`, the arithmetic, compiled for this processor's instruction set on purpose:
   on x86-64, `-march=native` less the extensions that TensorFlow's bundled Eigen cannot
-  compile (`EXCLUDED`: AVX-512 FP16, on Sapphire Rapids and later), and if that fails, the
-  x86-64 level the processor runs (`-march=x86-64-v3` or `-v2`); elsewhere (aarch64) the
-  compiler's portable default;
+  compile (`EXCLUDED`: AVX-512 FP16, on Sapphire Rapids and later), and if that fails and
+  the processor has AVX2 and FMA, `-march=x86-64-v3`; elsewhere (aarch64) the compiler's
+  portable default;
 - `recurrence.cc`, the TensorFlow ops, compiled for the compiler's portable default.
 
 Both compile at once (two processes), then link. The library is cached under
@@ -129,11 +129,12 @@ def target_flags(cxx, march="native"):
 def candidates(cxx):
     """The instruction sets to try for this processor, best first.
 
-    `-march=native` less `EXCLUDED`, then the x86-64 level it includes (v3 with AVX2 and
-    FMA, which the register tiles need, else v2), for a processor newer than anything the
-    exclusions know. Elsewhere, only the portable default. `$FORECASTER_MARCH` (x86-64)
-    names one target instead, e.g. `x86-64-v3` for a library that every AVX2 machine of a
-    cluster can share.
+    `-march=native` less `EXCLUDED`, then, on a processor with AVX2 and FMA (which the
+    register tiles need), `-march=x86-64-v3`, for a processor newer than anything the
+    exclusions know. There is no lower fallback: built for x86-64-v2 the kernels trained
+    at 0.76-1.52 of Keras's time, whose own products use AVX2 where the processor has it.
+    Elsewhere, only the portable default. `$FORECASTER_MARCH` (x86-64) names one target
+    instead, e.g. `x86-64-v3` for a library that every AVX2 machine of a cluster can share.
 
     Raises:
         NativeUnavailableError: the compiler does not know `$FORECASTER_MARCH`.
@@ -150,9 +151,9 @@ def candidates(cxx):
     native = target_flags(cxx)
     if not native:
         return [[]]
-    defined = macros(cxx, "native")
-    level = "x86-64-v3" if {"__AVX2__", "__FMA__"} <= defined else "x86-64-v2"
-    return [native, [f"-march={level}"]]
+    if {"__AVX2__", "__FMA__"} <= macros(cxx, "native"):
+        return [native, ["-march=x86-64-v3"]]
+    return [native]
 
 
 def tf_flags():
