@@ -26,15 +26,23 @@ process each, since a process loads one library); "native" is the build's own ch
 Only targets this processor can run make sense: x86-64-v4 needs AVX-512.
 
 Sizes are batch x timesteps x units: 64x96x64, 64x336x128 and 256x96x64 by default.
+
+Every run appends one row per model and size to `--results` (default
+`benchmarks/results/cell_speed.csv`; `--results ''` writes nothing), with the run's id, the
+commit, the processor, the flags the kernels were built with and the load average;
+`benchmarks/report_cell_speed.py` renders the README's table from it.
 """
 
 import argparse
+import csv
+import datetime
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 # First, so that TensorFlow starts quietly (see forecaster/__init__.py).
 import forecaster  # isort: skip
@@ -102,6 +110,37 @@ def time_inference(built, args):
     return {key: statistics.median(values) for key, values in rates.items()}
 
 
+RESULTS = Path(__file__).resolve().parent / "results" / "cell_speed.csv"
+COLUMNS = [
+    "run", "commit", "cpu", "isa", "kernels", "size", "model", "params", "train_ms", "vs_keras",
+    "predict_windows_per_s", "load_start",
+]  # fmt: skip
+
+
+def git(*args):
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
+def commit():
+    """The checkout's HEAD commit, with "+" when tracked files have changed."""
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + ("+" if dirty else "")
+
+
+def append(path, rows):
+    """Appends `rows` (dicts of `COLUMNS`) to the CSV at `path`, with a header if it is new."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with path.open("a", newline="") as file:
+        writer = csv.DictWriter(file, COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
 def describe_machine():
     cpu = platform.processor() or platform.machine()
     try:
@@ -159,6 +198,11 @@ def main():
     parser.add_argument("--predict-batch", type=int, default=256)
     parser.add_argument("--predict-repeats", type=int, default=5, help="round-robin turns")
     parser.add_argument(
+        "--results",
+        default=str(RESULTS),
+        help="the CSV to append this run's rows to ('' for none)",
+    )
+    parser.add_argument(
         "--targets",
         nargs="+",
         metavar="MARCH",
@@ -182,7 +226,12 @@ def main():
         return
 
     print(describe_machine())
-    print("load average (1, 5, 15 min) at the start: " + ", ".join(map(str, os.getloadavg())))
+    load = os.getloadavg()
+    print("load average (1, 5, 15 min) at the start: " + ", ".join(map(str, load)))
+    state = native_kernels()
+    kernels = state.get("built with") or state["native kernels"]
+    run = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = []
     print(
         f"{args.features} features, Dense({args.horizon}), Adam; median of "
         f"{args.repeats * args.steps} timed train steps per model, interleaved; predict "
@@ -199,6 +248,13 @@ def main():
         args.batch, args.timesteps, args.units = (int(v) for v in size.split("x"))
         for key, params, ms, ratio, rate in run_size(args):
             print(f"{size:<13}{key:<20}{params:>8}{ms:>15.1f}{ratio:>10}{rate:>15.0f}")
+            values = [run, commit(), state["processor"], state["instruction set"], kernels]
+            values += [size, key, params]
+            values += [f"{ms:.2f}", ratio, f"{rate:.0f}", f"{load[0]:.2f}"]
+            rows.append(dict(zip(COLUMNS, values, strict=True)))
+    if args.results:
+        append(args.results, rows)
+        print(f"\n{len(rows)} rows appended to {args.results}")
     print("\nload average (1, 5, 15 min) at the end: " + ", ".join(map(str, os.getloadavg())))
 
 
