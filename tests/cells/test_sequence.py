@@ -287,6 +287,7 @@ def test_without_the_native_kernels_training_runs_the_xla_loop(monkeypatch):
     assert_all_close(fast(x, training=True), slow(x, training=True))
 
 
+@needs_compiler
 def test_the_native_loop_keeps_the_model_off_xla():
     """The kernels have no XLA form: Keras turns jit_compile off, as for its cuDNN LSTM."""
     layers = {"native": FastRNN(make("lstm")), "fused": FastRNN(make("lstm", peephole=True))}
