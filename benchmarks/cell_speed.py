@@ -142,15 +142,10 @@ def append(path, rows):
 
 
 def describe_machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
-    except (OSError, StopIteration):
-        pass
+    state = native_kernels()
+    cpu = state["processor"]
     threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
     allocator = os.environ.get("TF_CPU_ALLOCATOR_USE_BFC")
-    state = native_kernels()
     kernels = f"native kernels {state['native kernels']}"
     if "built with" in state:
         kernels += f", built with {state['built with']}"

@@ -18,7 +18,6 @@
 #include <atomic>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "kernels.h"
 #include "tensorflow/core/framework/op.h"
@@ -198,9 +197,10 @@ class RecurrenceGradOp : public CellOp {
       return;
     }
     // Both kernels transposed once, (G H, H) and (G H, F), for dh = da U^T and dx = dz W^T.
-    std::vector<T> u_t(units * width), w_t(features * width);
-    Transpose(kernel.flat<T>().data(), units, width, u_t.data());
-    Transpose(input_kernel.flat<T>().data(), features, width, w_t.data());
+    // Uninitialized: every element is written before it is read.
+    std::unique_ptr<T[]> u_t(new T[units * width]), w_t(new T[features * width]);
+    Transpose(kernel.flat<T>().data(), units, width, u_t.get());
+    Transpose(input_kernel.flat<T>().data(), features, width, w_t.get());
     const Backward<T> g{cell_,
                         batch,
                         steps,
@@ -213,8 +213,8 @@ class RecurrenceGradOp : public CellOp {
                         hs.flat<T>().data(),
                         stateful ? cs.flat<T>().data() : nullptr,
                         saved ? acts.flat<T>().data() : nullptr,
-                        u_t.data(),
-                        w_t.data(),
+                        u_t.get(),
+                        w_t.get(),
                         h0.flat<T>().data(),
                         stateful ? c0.flat<T>().data() : nullptr,
                         DataOrNull<T>(mask),
@@ -227,9 +227,9 @@ class RecurrenceGradOp : public CellOp {
     const int64_t blocks = RowBlocks(ctx, batch);
     const int64_t sizes[] = {features * width, units * width, width, gru ? width : 0};
     const int64_t share = sizes[0] + sizes[1] + sizes[2] + sizes[3];
-    std::vector<T> parts(blocks * share);
+    std::unique_ptr<T[]> parts(new T[blocks * share]);  // BackwardRows zeroes its share
     ForRowBlocks(ctx, batch, blocks, [&](int64_t block, int64_t b0, int64_t b1) {
-      T* p = parts.data() + block * share;
+      T* p = parts.get() + block * share;
       const Sums<T> sums{p, p + sizes[0], p + sizes[0] + sizes[1],
                          gru ? p + sizes[0] + sizes[1] + sizes[2] : nullptr};
       BackwardRows(g, b0, b1, sums);
@@ -237,7 +237,7 @@ class RecurrenceGradOp : public CellOp {
     T* totals[] = {dw->flat<T>().data(), du->flat<T>().data(), db->flat<T>().data(),
                    drb->flat<T>().data()};
     for (int64_t block = 0; block < blocks; ++block) {
-      const T* p = parts.data() + block * share;
+      const T* p = parts.get() + block * share;
       for (int k = 0; k < 4; ++k) {
         for (int64_t i = 0; i < sizes[k]; ++i) totals[k][i] += p[i];
         p += sizes[k];
