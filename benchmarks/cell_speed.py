@@ -3,7 +3,7 @@
 Each model is Input(timesteps, features) -> recurrent layer(units) -> Dense(horizon), trained
 with Adam on MSE through `Model.train_on_batch`, the same Keras training step a user gets
 (default compile options, so no XLA for the training step on a CPU-only machine). "ours" is
-the layer `forecaster.networks.recurrent` makes, the one every network uses: a
+the layer `forecaster.networks.layers.recurrent` makes, the one every network uses: a
 `forecaster.cells.FastRNN`, which runs the native C++ kernels (`forecaster.cells.native`)
 where they are exact. `--slow` adds the cell inside Keras's own step-by-step loop,
 `keras.layers.RNN(cell)`, as "loop", and Keras's layers with the whole training step under
@@ -51,7 +51,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from forecaster.info import native_kernels
+from forecaster.cli.info import native_kernels
 from forecaster.networks import recurrent
 
 BASELINE = {"rnn": "SimpleRNN", "lstm": "LSTM", "cifg": "LSTM", "gru": "GRU"}

@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import forecaster
-from forecaster.config_file import load_config
+from forecaster.cli.loading import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -43,7 +43,6 @@ import importlib.util
 import re
 import sys
 import tempfile
-import types
 
 __all__ = [
     "BENCHMARKS",
@@ -72,6 +71,7 @@ __all__ = [
     "cells",
     "compare_cells",
     "data",
+    "load",
     "load_benchmark",
     "load_shipped",
     "make_windows",
@@ -86,19 +86,19 @@ __all__ = [
     "track_fit",
     "tracking",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-_SUBMODULES = ("cells", "data", "metrics", "tracking")
+_SUBMODULES = {
+    "cells": "forecaster.cells",
+    "data": "forecaster.data",
+    "metrics": "forecaster.evaluation.metrics",
+    "tracking": "forecaster.tracking",
+}
 _DEFINED_IN = {
-    "forecaster.baselines": (
-        "LinearForecaster",
-        "MeanForecaster",
-        "NaiveForecaster",
-        "SeasonalNaiveForecaster",
-    ),
     "forecaster.cells": ("CIFGCell", "GRUCell", "LSTMCell", "SimpleRNNCell"),
-    "forecaster.config": ("DataConfig", "TrainConfig"),
+    "forecaster.config": ("DataConfig", "NetworkConfig", "TrainConfig"),
     "forecaster.data": (
+        "BENCHMARKS",
         "DataError",
         "Scaler",
         "Source",
@@ -106,26 +106,53 @@ _DEFINED_IN = {
         "StreamWindows",
         "Windows",
         "WindowSpec",
+        "benchmark_path",
+        "load_benchmark",
+        "load_shipped",
         "make_windows",
         "open_source",
         "read_csv",
+        "shipped_path",
         "split",
         "split_stream",
         "stream_scaler",
         "stream_windows",
     ),
-    "forecaster.datasets": (
-        "BENCHMARKS",
-        "benchmark_path",
-        "load_benchmark",
-        "load_shipped",
-        "shipped_path",
+    "forecaster.estimators": (
+        "Forecaster",
+        "LinearForecaster",
+        "MeanForecaster",
+        "NaiveForecaster",
+        "SeasonalNaiveForecaster",
+        "TrainingError",
+        "load",
     ),
-    "forecaster.forecaster": ("Forecaster", "TrainingError"),
-    "forecaster.networks": ("NetworkConfig",),
+    "forecaster.evaluation": ("backtest",),
     "forecaster.tracking": ("compare_cells", "track_fit"),
 }
 _HOMES = {name: module for module, names in _DEFINED_IN.items() for name in names}
+# The modules of the flat layout before 0.2, and where their contents went.
+MOVED = {
+    "forecaster.backtest": "forecaster.evaluation.backtesting",
+    "forecaster.baselines": "forecaster.estimators.baselines",
+    "forecaster.comparison": "forecaster.evaluation.comparison",
+    "forecaster.config_file": "forecaster.cli.loading",
+    "forecaster.datasets": "forecaster.data.datasets",
+    "forecaster.demo": "forecaster.cells.demo",
+    "forecaster.distribute": "forecaster.estimators.distribute",
+    "forecaster.estimator": "forecaster.estimators.base",
+    "forecaster.forecaster": "forecaster.estimators.neural",
+    "forecaster.info": "forecaster.cli.info",
+    "forecaster.ltsf": "forecaster.evaluation.ltsf",
+    "forecaster.metrics": "forecaster.evaluation.metrics",
+    "forecaster.parallel": "forecaster.tracking.parallel",
+    "forecaster.plotting": "forecaster.evaluation.plotting",
+    "forecaster.process_group": "forecaster.cli.process_group",
+    "forecaster.runconfig": "forecaster.cli.sections",
+    "forecaster.saving": "forecaster.estimators.saving",
+    "forecaster.segment": "forecaster.networks.segment",
+    "forecaster.streamfit": "forecaster.estimators.preparation",
+}
 
 
 def __getattr__(name):
@@ -133,7 +160,7 @@ def __getattr__(name):
     if name in _SUBMODULES:
         # import_module, not `from forecaster import tracking`, which would ask this
         # function for the attribute again before the submodule is in place.
-        value = importlib.import_module(f"forecaster.{name}")
+        value = importlib.import_module(_SUBMODULES[name])
     elif name in _HOMES:
         value = getattr(importlib.import_module(_HOMES[name]), name)
     else:
@@ -147,29 +174,21 @@ def __dir__():
     return sorted(set(globals()) | set(__all__))
 
 
-class _Package(types.ModuleType):
-    """The type of the `forecaster` module: `forecaster.backtest` stays the function.
+class _Moved(importlib.abc.MetaPathFinder):
+    """Refuses an import of a module of the old flat layout, naming where it went."""
 
-    Python binds a submodule to its package's attribute of the same name when the submodule
-    is first imported (`forecaster.runconfig` and `Forecaster.backtest` import the
-    `forecaster.backtest` module); this property wins over that binding.
-    """
-
-    @property
-    def backtest(self):
-        """`forecaster.backtest.backtest`, the rolling-origin backtest function."""
-        return importlib.import_module("forecaster.backtest").backtest
-
-    @backtest.setter
-    def backtest(self, value):
-        if value is not sys.modules.get("forecaster.backtest"):
-            raise AttributeError(
-                "forecaster.backtest is the function forecaster.backtest.backtest and cannot "
-                f"be rebound (got {value!r}); patch forecaster.backtest.backtest instead"
-            )
+    def find_spec(self, name, path=None, target=None):
+        new = MOVED.get(name)
+        if new is None or new == name:
+            return None
+        raise ModuleNotFoundError(
+            f"{name} moved to {new} in forecaster 0.2; import it from there, or the "
+            "public names from forecaster itself",
+            name=name,
+        )
 
 
-sys.modules[__name__].__class__ = _Package
+sys.meta_path.append(_Moved())
 
 # While TensorFlow loads: absl's notice that it writes every line to stderr until it is set
 # up, and the CUDA stub's INFO line, one such line (TF_CPP_MIN_LOG_LEVEL=3 leaves both).

@@ -10,17 +10,18 @@ saved model stores and what goes to MLflow as parameters.
 import dataclasses
 import numbers
 
+from forecaster import checks
 from forecaster.data import WindowSpec
 from forecaster.data.scaling import SCALERS
 
-# The strategies `TrainConfig.distribute` names (forecaster.distribute makes them).
+# The cells' short names, in comparison order (`forecaster.cells.get` takes them).
+CELLS = ("rnn", "lstm", "gru", "cifg")
+ARCHITECTURES = ("direct", "seq2seq", "recursive", "segment")
+# How the segment network normalizes each window (`forecaster.networks.segment`).
+NORMALIZATIONS = ("last", "revin")
+# The strategies `TrainConfig.distribute` names (forecaster.estimators.distribute makes them).
 DISTRIBUTE = ("mirrored", "multiworker")
 LOSSES = ("mse", "mae")
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +62,7 @@ class DataConfig:
         for name in ("inputs", "targets", "known_future", "calendar"):
             object.__setattr__(self, name, getattr(spec, name))
         if self.season is not None:
-            _positive_int("season", self.season)
+            checks.positive_int("season", self.season)
         if self.scaler not in SCALERS:
             raise ValueError(f"scaler={self.scaler!r} is not known; pass one of {tuple(SCALERS)}")
         if isinstance(self.val_fraction, bool) or not (
@@ -80,6 +81,68 @@ class DataConfig:
             known_future=self.known_future,
             calendar=self.calendar,
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkConfig:
+    """The network's hyperparameters.
+
+    Attributes:
+        cell: "rnn", "lstm", "gru" or "cifg".
+        architecture: "direct", "seq2seq", "recursive" or "segment".
+        units: hidden units per recurrent layer.
+        layers: stacked recurrent layers in the encoder (and the seq2seq decoder).
+        bidirectional: run each encoder layer in both directions.
+        residual: add each stacked layer's input to its output (from the second layer on).
+        dropout: the cells' input dropout (one mask per sequence).
+        recurrent_dropout: the cells' recurrent dropout.
+        head_dropout: fraction of the features dropped in training just before the dense
+            head (SegRNN's regularization, 0.5 in its scripts), in [0, 1).
+        layer_norm: layer-normalize the cells' gate pre-activations.
+        peephole: peephole connections (LSTM and CIFG only).
+        segment_length: steps per segment ("segment" only); the lookback and the horizon
+            must be multiples of it.
+        normalization: how "segment" normalizes each window: "last" (subtract its last
+            value) or "revin" (its mean and standard deviation), inverted on the output.
+        channel_embedding: whether "segment" decodes from a learned channel embedding
+            beside the position embedding.
+    """
+
+    cell: str = "lstm"
+    architecture: str = "direct"
+    units: int = 64
+    layers: int = 1
+    bidirectional: bool = False
+    residual: bool = False
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    head_dropout: float = 0.0
+    layer_norm: bool = False
+    peephole: bool = False
+    segment_length: int = 48
+    normalization: str = "last"
+    channel_embedding: bool = True
+
+    def __post_init__(self):
+        """Checks every field at construction, naming the bad value."""
+        if not isinstance(self.cell, str) or self.cell.lower() not in CELLS:
+            known = ", ".join(repr(k) for k in sorted(CELLS))
+            raise ValueError(f"unknown cell {self.cell!r}; known cells: {known}")
+        checks.choice("architecture", self.architecture, ARCHITECTURES)
+        for name in ("units", "layers", "segment_length"):
+            checks.positive_int(name, getattr(self, name))
+        if self.peephole and self.cell.lower() not in ("lstm", "cifg"):
+            raise ValueError(
+                f"peephole=True needs an LSTM-type cell ('lstm' or 'cifg'), got cell={self.cell!r}"
+            )
+        checks.choice("normalization", self.normalization, NORMALIZATIONS)
+        if self.architecture == "segment" and (self.layers != 1 or self.bidirectional):
+            raise ValueError(
+                "architecture='segment' runs one unidirectional recurrent layer; got "
+                f"layers={self.layers}, bidirectional={self.bidirectional}"
+            )
+        for name in ("dropout", "recurrent_dropout", "head_dropout"):
+            checks.rate(name, getattr(self, name))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +174,8 @@ class TrainConfig:
             (`tf.distribute.MirroredStrategy`); "multiworker" across the machines named by
             `TF_CONFIG` (`tf.distribute.MultiWorkerMirroredStrategy`). `batch_size` is then
             the global batch, split among the replicas. A strategy object passed to
-            `Forecaster` is kept on the forecaster, not here (see `forecaster.distribute`).
+            `Forecaster` is kept on the forecaster, not here (see
+            `forecaster.estimators.distribute`).
     """
 
     epochs: int = 30
@@ -132,7 +196,7 @@ class TrainConfig:
     def __post_init__(self):
         """Checks every field, naming the bad value."""
         for name in ("epochs", "batch_size", "patience", "lr_patience", "lr_decay_after"):
-            _positive_int(name, getattr(self, name))
+            checks.positive_int(name, getattr(self, name))
         if self.lr_decay is not None and (
             isinstance(self.lr_decay, bool)
             or not isinstance(self.lr_decay, numbers.Real)

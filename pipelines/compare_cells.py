@@ -16,7 +16,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from forecaster import cli
+from forecaster.cli import commands as cli
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "bikeshare.yaml"
 

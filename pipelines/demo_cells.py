@@ -9,7 +9,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from forecaster.demo import CellDemoConfig, demo_cells
+from forecaster.cells.demo import CellDemoConfig, demo_cells
 
 
 def main():

@@ -4,8 +4,8 @@ python pipelines/ltsf_benchmark.py --data ../shared/data/ETTh1.csv --lookback 72
 python pipelines/ltsf_benchmark.py --data ../shared/data/ETTh1.csv --lookback 336 --model naive
 python pipelines/ltsf_benchmark.py --data ../shared/data/ETTh1.csv --model lstm --quick
 
-The protocol is `forecaster.ltsf` (splits at the published borders, scaler on the training
-rows, stride 1, every test window scored on the scaled values). A cell is trained in the
+The protocol is `forecaster.evaluation.ltsf` (splits at the published borders, scaler on
+the training rows, stride 1, every test window scored on the scaled values). A cell is trained in the
 segment-recurrent network (SegRNN); "naive" and "linear" go through the same code. The run
 is tracked in MLflow (`MLFLOW_TRACKING_URI`, else `mlruns/`), the training log goes to
 stderr, and stdout gets one line of JSON: mse, mae, windows, wall_seconds, the run's id
@@ -23,7 +23,8 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from forecaster import DataError, ltsf
+from forecaster import DataError
+from forecaster.evaluation import ltsf
 
 
 def main():

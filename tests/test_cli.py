@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 import forecaster as fc
-from forecaster import cli
-from forecaster.config_file import load_config
-from forecaster.runconfig import NEEDS, ModelConfig
+from forecaster.cli import commands as cli
+from forecaster.cli.loading import load_config
+from forecaster.cli.sections import NEEDS, ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 # A few hundred rows of the shipped CSV and a model that trains in a blink.

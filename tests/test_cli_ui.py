@@ -128,7 +128,7 @@ time.sleep(120)
 """
 # Runs `run_group` on the command in argv, with a grace of 1 s.
 RUNNER = (
-    "import sys; from forecaster.process_group import run_group; "
+    "import sys; from forecaster.cli.process_group import run_group; "
     "sys.exit(run_group(sys.argv[1:], 1.0))"
 )
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 import forecaster
-from forecaster import datasets
-from forecaster.data import DataError, read_csv
+from forecaster.data import DataError, datasets, read_csv
 from tests.assertions import raises_exactly
 
 ROOT = Path(__file__).resolve().parents[1]

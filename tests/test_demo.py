@@ -1,6 +1,6 @@
 import numpy as np
 
-from forecaster.demo import CellDemoConfig, demo_cells, synthetic_series
+from forecaster.cells.demo import CellDemoConfig, demo_cells, synthetic_series
 
 
 def test_cells_beat_the_naive_baseline_on_held_out_windows():

@@ -16,8 +16,8 @@ import pytest
 import tensorflow as tf
 
 import forecaster as fc
-from forecaster.config_file import load_config
-from forecaster.runconfig import ConfigError
+from forecaster.cli.loading import load_config
+from forecaster.cli.sections import ConfigError
 from tests import distributed_fit
 from tests.assertions import raises_exactly
 from tests.servers import free_port

@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 
 import forecaster as fc
-from forecaster.config import DataConfig, TrainConfig
-from forecaster.networks import NetworkConfig
+from forecaster.config import DataConfig, NetworkConfig, TrainConfig
 from tests.assertions import raises_exactly
 from tests.data.util import DATA
 

@@ -5,8 +5,9 @@ import platform
 import subprocess
 import sys
 
-from forecaster import cli, info
 from forecaster.cells.native import build
+from forecaster.cli import commands as cli
+from forecaster.cli import info
 
 
 def test_the_instruction_set_is_read_from_the_flags_line_in_order():

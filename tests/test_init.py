@@ -1,5 +1,6 @@
 """`import forecaster`: light and quiet, each public name loaded on first use."""
 
+import importlib
 import json
 import os
 import subprocess
@@ -34,18 +35,12 @@ def clean_env(**extra):
     return {**env, "FORECASTER_NATIVE": "0", **extra}
 
 
-# Where each public name is defined, as `forecaster/__init__.py` once imported them all.
+# Where each public name is defined.
 DEFINED_IN = {
-    "forecaster.backtest": ["backtest"],
-    "forecaster.baselines": [
-        "LinearForecaster",
-        "MeanForecaster",
-        "NaiveForecaster",
-        "SeasonalNaiveForecaster",
-    ],
     "forecaster.cells": ["CIFGCell", "GRUCell", "LSTMCell", "SimpleRNNCell"],
-    "forecaster.config": ["DataConfig", "TrainConfig"],
+    "forecaster.config": ["DataConfig", "NetworkConfig", "TrainConfig"],
     "forecaster.data": [
+        "BENCHMARKS",
         "DataError",
         "Scaler",
         "Source",
@@ -53,26 +48,36 @@ DEFINED_IN = {
         "StreamWindows",
         "WindowSpec",
         "Windows",
+        "benchmark_path",
+        "load_benchmark",
+        "load_shipped",
         "make_windows",
         "open_source",
         "read_csv",
+        "shipped_path",
         "split",
         "split_stream",
         "stream_scaler",
         "stream_windows",
     ],
-    "forecaster.datasets": [
-        "BENCHMARKS",
-        "benchmark_path",
-        "load_benchmark",
-        "load_shipped",
-        "shipped_path",
+    "forecaster.estimators": [
+        "Forecaster",
+        "LinearForecaster",
+        "MeanForecaster",
+        "NaiveForecaster",
+        "SeasonalNaiveForecaster",
+        "TrainingError",
+        "load",
     ],
-    "forecaster.forecaster": ["Forecaster", "TrainingError"],
-    "forecaster.networks": ["NetworkConfig"],
+    "forecaster.evaluation": ["backtest"],
     "forecaster.tracking": ["compare_cells", "track_fit"],
 }
-SUBMODULES = ["cells", "data", "metrics", "tracking"]
+SUBMODULES = {
+    "cells": "forecaster.cells",
+    "data": "forecaster.data",
+    "metrics": "forecaster.evaluation.metrics",
+    "tracking": "forecaster.tracking",
+}
 
 
 def test_import_is_light_and_each_name_loads_on_first_use():
@@ -88,7 +93,7 @@ report["wrong"] = [
     if getattr(fc, name) is not getattr(importlib.import_module(module), name)
 ]
 report["wrong"] += [
-    m for m in {SUBMODULES!r} if getattr(fc, m) is not sys.modules["forecaster." + m]
+    m for m, home in {SUBMODULES!r}.items() if getattr(fc, m) is not sys.modules[home]
 ]
 from forecaster import Forecaster, tracking
 report["same"] = [Forecaster is fc.Forecaster, tracking is fc.tracking]
@@ -103,31 +108,42 @@ print(json.dumps(report))
         "same": [True, True],
     }
     listed = [name for names in DEFINED_IN.values() for name in names]
-    assert sorted(listed + SUBMODULES) == sorted(fc.__all__)
+    assert sorted(listed + list(SUBMODULES)) == sorted(fc.__all__)
 
 
 def test_backtest_stays_the_function_when_its_module_is_imported():
-    # Importing a submodule binds it to the package's attribute of that name.
     code = (
         "import sys, forecaster as fc\n"
-        "import forecaster.runconfig\n"
-        "print(fc.backtest is sys.modules['forecaster.backtest'].backtest)\n"
+        "import forecaster.cli.sections, forecaster.evaluation.backtesting\n"
+        "print(fc.backtest is sys.modules['forecaster.evaluation.backtesting'].backtest)\n"
     )
     result = python(code, env=clean_env())
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout == "True\n"
 
 
-def test_unknown_names_and_rebinding_backtest_are_errors():
+def test_unknown_names_are_errors():
     with pytest.raises(AttributeError) as error:
         fc.Forcaster  # noqa: B018
     assert str(error.value) == "module 'forecaster' has no attribute 'Forcaster'"
-    with pytest.raises(AttributeError) as error:
-        fc.backtest = print
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("forecaster.forecaster", "forecaster.estimators.neural"),
+        ("forecaster.runconfig", "forecaster.cli.sections"),
+        ("forecaster.backtest", "forecaster.evaluation.backtesting"),
+    ],
+)
+def test_a_module_of_the_old_layout_names_where_it_went(old, new):
+    with pytest.raises(ModuleNotFoundError) as error:
+        importlib.import_module(old)
     assert str(error.value) == (
-        "forecaster.backtest is the function forecaster.backtest.backtest and cannot be "
-        "rebound (got <built-in function print>); patch forecaster.backtest.backtest instead"
+        f"{old} moved to {new} in forecaster 0.2; import it from there, or the public names "
+        "from forecaster itself"
     )
+    assert importlib.import_module(new).__name__ == new
 
 
 def test_import_writes_nothing():

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 import forecaster as fc
-from forecaster import ltsf
+from forecaster.evaluation import ltsf
 from tests.assertions import raises_exactly
 from tests.data.util import DATA
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from forecaster import metrics
+from forecaster.evaluation import metrics
 from tests.assertions import raises_exactly
 
 

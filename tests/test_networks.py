@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from forecaster import cells
-from forecaster.networks import NetworkConfig, Shapes, build_network
+from forecaster.config import NetworkConfig
+from forecaster.networks import Shapes, build_network
 from tests.assertions import raises_exactly
 from tests.cells.util import needs_compiler
 
@@ -177,10 +178,13 @@ def test_head_dropout_drops_the_heads_inputs_in_training_only(architecture):
     dropout = dropped.get_layer("head_dropout")
     assert dropped.get_layer("head").input is dropout.output  # right before the head
     probe = keras.Model(dropped.input, [dropout.input, dropout.output])
-    before, after = (np.asarray(t) for t in probe(x, training=True))
-    kept = after != 0
-    np.testing.assert_allclose(after[kept], before[kept] / 0.75, rtol=1e-6)
-    assert 1 - kept.mean() == pytest.approx(0.25, abs=0.05)
+    dropped_share = []
+    for _ in range(20):  # 20 masks: the share's spread is then about 0.006, not 0.03
+        before, after = (np.asarray(t) for t in probe(x, training=True))
+        kept = after != 0
+        np.testing.assert_allclose(after[kept], before[kept] / 0.75, rtol=1e-6)
+        dropped_share.append(1 - kept.mean())
+    assert np.mean(dropped_share) == pytest.approx(0.25, abs=0.03)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "cifg"])

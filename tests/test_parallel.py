@@ -9,8 +9,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 import forecaster as fc
-from forecaster import cli, parallel
-from forecaster.tracking import processes
+from forecaster.cli import commands as cli
+from forecaster.tracking import parallel, processes
 from tests.assertions import raises_exactly
 from tests.test_cli import TINY, write
 from tests.test_tracking import OPTIONS, births, runs_of

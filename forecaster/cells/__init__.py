@@ -14,6 +14,7 @@ from forecaster.cells.gru import GRUCell
 from forecaster.cells.lstm import LSTMCell
 from forecaster.cells.sequence import FastRNN
 from forecaster.cells.simple_rnn import SimpleRNNCell
+from forecaster.config import CELLS
 
 __all__ = [
     "NAMES",
@@ -26,7 +27,7 @@ __all__ = [
     "get",
 ]
 
-NAMES = ("rnn", "lstm", "gru", "cifg")  # the short names `get` takes, in comparison order
+NAMES = CELLS  # the short names `get` takes, in comparison order
 
 
 def _by_name():

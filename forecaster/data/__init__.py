@@ -17,6 +17,13 @@ Series too large for memory take the same steps chunk by chunk (`forecaster.data
 """
 
 from forecaster.data.calendar import CALENDAR_FEATURES, calendar_features
+from forecaster.data.datasets import (
+    BENCHMARKS,
+    benchmark_path,
+    load_benchmark,
+    load_shipped,
+    shipped_path,
+)
 from forecaster.data.errors import DataError
 from forecaster.data.reading import read_csv
 from forecaster.data.scaling import Scaler
@@ -27,6 +34,7 @@ from forecaster.data.timestamps import MISSING_POLICIES
 from forecaster.data.windowing import Windows, WindowSpec, make_windows
 
 __all__ = [
+    "BENCHMARKS",
     "CALENDAR_FEATURES",
     "MISSING_POLICIES",
     "DataError",
@@ -36,10 +44,14 @@ __all__ = [
     "StreamWindows",
     "WindowSpec",
     "Windows",
+    "benchmark_path",
     "calendar_features",
+    "load_benchmark",
+    "load_shipped",
     "make_windows",
     "open_source",
     "read_csv",
+    "shipped_path",
     "split",
     "split_stream",
     "stream_scaler",

@@ -1,7 +1,7 @@
 """Cell comparisons: every (cell, seed) and baseline a trial, nested under one MLflow run.
 
 Trials run one after another in this process, or concurrently as Ray tasks
-(`parallel="ray"`, see `forecaster.parallel`). Either way a trial is `run_trial`: it opens
+(`parallel="ray"`, see `forecaster.tracking.parallel`). Either way a trial is `run_trial`: it opens
 its own run nested under the parent (by the parent's id, so it works from another process
 or machine), fits, scores and logs. A trial that fails ends its run FAILED and the others
 go on; the comparison fails only when every trial did.
@@ -14,15 +14,16 @@ import time
 import mlflow
 import pandas as pd
 
-from forecaster import cells, comparison
-from forecaster import parallel as parallel_
-from forecaster.baselines import BASELINES
+from forecaster import cells
 from forecaster.config import DataConfig, field_names
 from forecaster.data import split
-from forecaster.estimator import BaseForecaster
-from forecaster.forecaster import Forecaster
-from forecaster.metrics import METRICS
+from forecaster.estimators.base import BaseForecaster
+from forecaster.estimators.baselines import BASELINES
+from forecaster.estimators.neural import Forecaster
+from forecaster.evaluation import comparison
+from forecaster.evaluation.metrics import METRICS
 from forecaster.tracking import location, store
+from forecaster.tracking import parallel as parallel_
 from forecaster.tracking.runs import fit_in_run, run_tags, sigterm_as_interrupt, tracked_run
 
 
@@ -68,7 +69,7 @@ def run_trial(trial, context):
     points MLflow at the same store first.
 
     Returns:
-        An `Outcome`: the row for `forecaster.comparison.table`, or the error (its run is
+        An `Outcome`: the row for `forecaster.evaluation.comparison.table`, or the error (its run is
         then FAILED).
     """
     mlflow.set_tracking_uri(context.tracking_uri)
@@ -128,7 +129,7 @@ def compare_cells(
         frame: the series, as from `forecaster.read_csv`.
         cells: the cells to compare.
         seeds: runs per cell, with seeds 0 .. seeds - 1.
-        baselines: names from `forecaster.baselines.BASELINES`, fitted once each.
+        baselines: names from `forecaster.estimators.baselines.BASELINES`, fitted once each.
         test_fraction: the share of rows scored.
         experiment: the MLflow experiment's name.
         dataset: the data set's name for the runs' tags.

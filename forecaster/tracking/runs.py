@@ -21,7 +21,7 @@ import tensorflow as tf
 from mlflow.entities import RunStatus
 
 import forecaster
-from forecaster.forecaster import Forecaster
+from forecaster.estimators.neural import Forecaster
 from forecaster.tracking import processes, store
 
 
@@ -184,7 +184,7 @@ def track_fit(model, train, test, *, experiment="fit", dataset=None):
 def track_split(model, parts, *, experiment="ltsf", dataset=None, **tags):
     """Like `track_fit`, on fixed parts: fits on `parts.train`, validates on `parts.val`.
 
-    For a protocol that fixes the validation part (`forecaster.ltsf`): a forecaster that
+    For a protocol that fixes the validation part (`forecaster.evaluation.ltsf`): a forecaster that
     validates early-stops on `parts.val` instead of holding out its own; a baseline fits on
     `parts.train` alone. The run also logs its wall time (fit, scoring and logging).
 

@@ -8,7 +8,7 @@ import mlflow
 import pytest
 
 import forecaster as fc
-from forecaster import ltsf
+from forecaster.evaluation import ltsf
 from tests.data.util import DATA
 
 ROOT = Path(__file__).resolve().parents[2]

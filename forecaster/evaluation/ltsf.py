@@ -27,10 +27,10 @@ from pathlib import Path
 import pandas as pd
 
 from forecaster import cells
-from forecaster.baselines import LinearForecaster, NaiveForecaster
 from forecaster.data import DataError, read_csv, split
-from forecaster.datasets import BENCHMARKS, benchmark_path, load_benchmark
-from forecaster.forecaster import Forecaster
+from forecaster.data.datasets import BENCHMARKS, benchmark_path, load_benchmark
+from forecaster.estimators.baselines import LinearForecaster, NaiveForecaster
+from forecaster.estimators.neural import Forecaster
 
 # Row borders (train end, validation end, test end) of the sets whose protocol fixes them.
 _HOURLY_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400

@@ -5,8 +5,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from forecaster import metrics
 from forecaster.data import DataError
+from forecaster.evaluation import metrics
 
 WINDOWS = ("expanding", "sliding")
 

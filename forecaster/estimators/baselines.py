@@ -21,7 +21,7 @@ import os
 import numpy as np
 
 from forecaster.config import DataConfig
-from forecaster.estimator import BaseForecaster
+from forecaster.estimators.base import BaseForecaster
 
 CHANNELS = ("joint", "independent")
 

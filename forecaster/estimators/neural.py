@@ -13,11 +13,11 @@ import os
 import keras
 import numpy as np
 
-from forecaster import distribute
-from forecaster.config import DataConfig, TrainConfig, route
-from forecaster.estimator import BaseForecaster
-from forecaster.networks import NetworkConfig, Shapes, build_network
-from forecaster.segment import check_steps
+from forecaster.config import DataConfig, NetworkConfig, TrainConfig, route
+from forecaster.estimators import distribute
+from forecaster.estimators.base import BaseForecaster
+from forecaster.networks import Shapes, build_network
+from forecaster.networks.segment import check_steps
 
 
 class TrainingError(RuntimeError):
@@ -42,7 +42,7 @@ class Forecaster(BaseForecaster):
     run on the CPU with the same seed is reproducible on the same machine.
 
     With `distribute` ("mirrored", "multiworker" or a `tf.distribute.Strategy` object, see
-    `forecaster.distribute`) the network is built, compiled and trained under the
+    `forecaster.estimators.distribute`) the network is built, compiled and trained under the
     strategy, `batch_size` being the global batch. Afterwards `model` is a one-device copy
     of the trained network and optimizer, so predict, evaluate and save run on one
     device, and a forecaster loaded from disk trains on one device until `fit` is given
@@ -278,7 +278,7 @@ class Forecaster(BaseForecaster):
         return np.concatenate(steps, axis=1)  # (n, H, T)
 
     def save(self, path):
-        """Saves the fitted forecaster to the folder `path`; see `forecaster.saving`.
+        """Saves the fitted forecaster to the folder `path`; see `forecaster.estimators.saving`.
 
         After multi-worker training only the chief writes; on the other workers this does
         nothing (the model is a one-device copy, so no worker needs to join the save).

@@ -2,7 +2,7 @@
 
 `load_config(path, overrides)` reads the file with `yaml.safe_load`, applies each override
 (its value read as YAML, so `model.calendar=[hour]` works), checks every value against the
-type of its field in the section dataclasses of `forecaster.runconfig`, and builds them.
+type of its field in the section dataclasses of `forecaster.cli.sections`, and builds them.
 """
 
 import dataclasses
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from forecaster.runconfig import SECTIONS, ConfigError, ModelConfig, RunConfig, fail
+from forecaster.cli.sections import SECTIONS, ConfigError, ModelConfig, RunConfig, fail
 
 _WORDS = {
     bool: "true or false",

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from forecaster.metrics import METRICS
+from forecaster.evaluation.metrics import METRICS
 
 
 def row(name, seed, scores, seconds):

@@ -6,7 +6,7 @@
     forecaster ui --port 5000
     forecaster info                  # versions, processor, native kernels, store, devices
 
-Each command reads a YAML config (`--config`, see `forecaster.runconfig`); flags override
+Each command reads a YAML config (`--config`, see `forecaster.cli.sections`); flags override
 it, the named ones (`--data`, `--cell`, `--epochs`, ...) first, then each `--set
 section.key=value` in order. A config error is one line on stderr and exit status 2.
 The MLflow work goes through `forecaster.tracking`, imported only by the commands that track.
@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from forecaster.process_group import run_group
+from forecaster.cli.process_group import run_group
 
 _DESCRIPTIONS = {
     "fit": "Fit one forecaster on the training part, score it on the test part (tracked in "
@@ -105,10 +105,10 @@ def config_from_args(args, command):
     """The `RunConfig` of parsed arguments: the file, then the flags, then each `--set`.
 
     Raises:
-        ConfigError: as `forecaster.runconfig.load_config`.
+        ConfigError: as `forecaster.cli.sections.load_config`.
     """
-    from forecaster.config_file import load_config
-    from forecaster.runconfig import NEEDS
+    from forecaster.cli.loading import load_config
+    from forecaster.cli.sections import NEEDS
 
     flags = [(key, value) for key, value in vars(args).items() if "." in key]
     if any(key == "data.path" for key, _ in flags):  # --data replaces the config's source
@@ -125,9 +125,9 @@ def fit(config):
     import pandas as pd
 
     from forecaster import tracking
+    from forecaster.cli.sections import ConfigError
     from forecaster.data import split
-    from forecaster.runconfig import ConfigError
-    from forecaster.saving import MANIFEST
+    from forecaster.estimators.saving import MANIFEST
 
     output = config.fit.output
     if output is not None and Path(output).exists() and not (Path(output) / MANIFEST).is_file():
@@ -267,8 +267,8 @@ def _print_ui_hint():
 
 
 def info(_config=None):
-    """Prints `forecaster.info.report()`, one "label: value" line each."""
-    from forecaster.info import report
+    """Prints `forecaster.cli.info.report()`, one "label: value" line each."""
+    from forecaster.cli.info import report
 
     found = report()
     width = max(map(len, found))
@@ -313,8 +313,8 @@ def run(command, args):
     except TrackingStoreError as error:
         print(f"forecaster {command}: error: {error}", file=sys.stderr)
         return 2
+    from forecaster.cli.sections import ConfigError
     from forecaster.data import DataError
-    from forecaster.runconfig import ConfigError
 
     try:
         config = config_from_args(args, command)

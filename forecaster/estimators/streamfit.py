@@ -13,7 +13,7 @@ from forecaster.data.timestamps import to_offset
 
 def fit_stream(estimator, source, val, shuffle_buffer):
     """Fits `estimator` on `source`; see `BaseForecaster.fit_stream`."""
-    from forecaster.estimator import season_length  # the estimator module imports this one
+    from forecaster.estimators.base import season_length  # the estimator module imports this one
 
     if not estimator.fits_streams:
         raise TypeError(

@@ -65,10 +65,11 @@ def load(path):
         FileNotFoundError: `path` holds no saved forecaster.
         ValueError: the folder was written in another format version.
     """
-    from forecaster.baselines import BASELINES  # imported here: they import this module's users
-    from forecaster.config import DataConfig, TrainConfig
-    from forecaster.forecaster import Forecaster
-    from forecaster.networks import NetworkConfig
+    from forecaster.config import DataConfig, NetworkConfig, TrainConfig
+    from forecaster.estimators.baselines import (
+        BASELINES,  # imported here: they import this module's users
+    )
+    from forecaster.estimators.neural import Forecaster
 
     path = Path(path)
     if not (path / MANIFEST).is_file():

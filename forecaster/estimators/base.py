@@ -11,9 +11,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from forecaster import metrics
 from forecaster.data import DataError, Scaler, make_windows, split
 from forecaster.data.timestamps import to_offset
+from forecaster.evaluation import metrics
 
 
 def season_length(freq):
@@ -99,7 +99,7 @@ class BaseForecaster(abc.ABC):
         `val_fraction` of the rows, led by `lookback` rows of context, and every statistic
         comes from the rows before them; the baselines train on all of `frame`. With `val`,
         nothing is held out: `frame` is the whole training part and `val` the validation
-        part, as where a protocol fixes the borders (`forecaster.ltsf`).
+        part, as where a protocol fixes the borders (`forecaster.evaluation.ltsf`).
 
         Args:
             frame: a wide DataFrame on a DatetimeIndex, as from `forecaster.read_csv`.
@@ -173,7 +173,7 @@ class BaseForecaster(abc.ABC):
             >>> model = Forecaster(cell="gru", lookback=96, horizon=24, epochs=5)
             >>> model.fit_stream(open_source("big/", chunk_rows=100_000))
         """
-        from forecaster import streamfit  # the streaming pass, kept beside this module
+        from forecaster.estimators import streamfit  # the streaming pass, kept beside this module
 
         return streamfit.fit_stream(self, source, val, shuffle_buffer)
 
@@ -279,7 +279,7 @@ class BaseForecaster(abc.ABC):
         Returns:
             The matplotlib `Figure`.
         """
-        from forecaster.plotting import plot_forecast  # matplotlib only when plotting
+        from forecaster.evaluation.plotting import plot_forecast  # matplotlib only when plotting
 
         forecast = self.predict(frame, future=future)
         steps = history_steps or 3 * self.data.horizon
@@ -287,21 +287,23 @@ class BaseForecaster(abc.ABC):
         return plot_forecast(history, forecast, actual, path=path, title=type(self).__name__)
 
     def save(self, path):
-        """Saves the fitted forecaster to the folder `path`; see `forecaster.saving`."""
-        from forecaster import saving
+        """Saves the fitted forecaster to the folder `path`; see `forecaster.estimators.saving`."""
+        from forecaster.estimators import saving
 
         saving.save(self, path)
 
     @staticmethod
     def load(path):
         """Loads a forecaster saved with `save`, whatever its class."""
-        from forecaster import saving
+        from forecaster.estimators import saving
 
         return saving.load(path)
 
     def backtest(self, frame, folds=5, **options):
-        """Rolling-origin backtest; see `forecaster.backtest.backtest` for the options."""
-        from forecaster.backtest import backtest  # the backtest module builds on this one
+        """Rolling-origin backtest; see `forecaster.evaluation.backtest` for the options."""
+        from forecaster.evaluation.backtesting import (
+            backtest,  # the backtest module builds on this one
+        )
 
         return backtest(self, frame, folds=folds, **options)
 

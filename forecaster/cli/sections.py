@@ -8,7 +8,7 @@ the `Forecaster` keywords), `compare`, `backtest`, `fit` and `ui`:
     model: {lookback: 48, horizon: 24, targets: [bikers], calendar: [hour], units: 32}
     compare: {cells: [lstm, cifg], seeds: 3, experiment: bikeshare-cells}
 
-`forecaster.config_file.load_config(path, overrides)` reads a file into them. An unknown
+`forecaster.cli.loading.load_config(path, overrides)` reads a file into them. An unknown
 section or key, a wrong type or a bad value is a one-line `ConfigError` naming the key and
 what is accepted.
 """
@@ -17,19 +17,18 @@ import dataclasses
 import re
 from pathlib import Path
 
-from forecaster.backtest import WINDOWS
-from forecaster.baselines import BASELINES
 from forecaster.cells import NAMES
 from forecaster.cells import get as get_cell
-from forecaster.config import DataConfig, TrainConfig, field_names
+from forecaster.config import DataConfig, NetworkConfig, TrainConfig, field_names
 from forecaster.data import read_csv
+from forecaster.data.datasets import BENCHMARKS, SHIPPED, load_benchmark, load_shipped
 from forecaster.data.reading import CATEGORICAL_POLICIES
 from forecaster.data.timestamps import MISSING_POLICIES
-from forecaster.datasets import BENCHMARKS, SHIPPED, load_benchmark, load_shipped
-from forecaster.forecaster import Forecaster
-from forecaster.metrics import METRICS
-from forecaster.networks import NetworkConfig
-from forecaster.parallel import ENGINES
+from forecaster.estimators.baselines import BASELINES
+from forecaster.estimators.neural import Forecaster
+from forecaster.evaluation.backtesting import WINDOWS
+from forecaster.evaluation.metrics import METRICS
+from forecaster.tracking.parallel import ENGINES
 
 
 class ConfigError(ValueError):
@@ -192,7 +191,7 @@ class CompareConfig:
     Attributes:
         cells: the cells compared.
         seeds: runs per cell, seeds 0 .. seeds - 1 (`model.seed` is not used).
-        baselines: names from `forecaster.baselines.BASELINES`.
+        baselines: names from `forecaster.estimators.baselines.BASELINES`.
         test_fraction: the last share of the rows every model is scored on.
         experiment: the MLflow experiment.
         metric: the metric of the t-tests and the plot.
@@ -229,7 +228,7 @@ class CompareConfig:
 
 @dataclasses.dataclass(frozen=True)
 class BacktestConfig:
-    """The `backtest` section (see `forecaster.backtest.backtest`).
+    """The `backtest` section (see `forecaster.evaluation.backtesting.backtest`).
 
     Attributes:
         folds: forecast origins; their forecasts tile the last `folds * horizon` rows.

@@ -17,14 +17,15 @@
    into the segment's `segment_length` values, behind SegRNN's dropout where
    `head_dropout` is set.
 
-The recurrent layer is `forecaster.networks.recurrent`, so every cell works, with its
+The recurrent layer is `forecaster.networks.layers.recurrent`, so every cell works, with its
 dropout, layer normalization and peepholes.
 """
 
 import keras
 from keras import ops
 
-NORMALIZATIONS = ("last", "revin")
+from forecaster.config import NORMALIZATIONS
+from forecaster.networks.layers import head, make_cell, recurrent
 
 
 @keras.saving.register_keras_serializable(package="forecaster")
@@ -146,14 +147,13 @@ def check_steps(lookback, horizon, segment_length):
             )
 
 
-def build_segment(config, shapes, recurrent):
+def build_segment(config, shapes):
     """The segment-recurrent network for `shapes`, from `(lookback, C)` to `(horizon, C)`.
 
     Args:
         config: a `NetworkConfig` with `architecture="segment"`.
         shapes: a `Shapes` with `inputs == targets` and no covariates; its lookback and
             horizon multiples of `config.segment_length`.
-        recurrent: `forecaster.networks.recurrent`, which makes the sequence layer.
 
     Returns:
         An uncompiled `keras.Model`.
@@ -174,7 +174,7 @@ def build_segment(config, shapes, recurrent):
     x = ops.reshape(x, (-1, segments, width))  # (B, C, L) -> (B*C, N, W)
     x = keras.layers.Dense(units, activation="relu", name="segment_embedding")(x)  # (B*C, N, D)
     layer = recurrent(
-        config.make_cell(units), return_sequences=False, return_state=True, name="recurrent"
+        make_cell(config, units), return_sequences=False, return_state=True, name="recurrent"
     )
     _, *states = layer(x)  # each (B*C, D)
     states = [ops.repeat(state, horizon_segments, axis=0) for state in states]  # (B*C*M, D)
@@ -182,7 +182,7 @@ def build_segment(config, shapes, recurrent):
         horizon_segments, channels, units, config.channel_embedding, name="queries"
     )(past)  # (B*C*M, 1, D)
     y, *_ = layer(queries, initial_state=states)  # (B*C*M, D)
-    y = config.head(y, width)  # (B*C*M, D) -> (B*C*M, W)
+    y = head(config, y, width)  # (B*C*M, D) -> (B*C*M, W)
     y = ops.reshape(y, (-1, channels, shapes.horizon))  # (B*C*M, W) -> (B, C, M*W)
     y = ops.transpose(y, (0, 2, 1))  # (B, C, H) -> (B, H, C)
     outputs = y * scale + loc

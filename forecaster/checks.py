@@ -1,0 +1,50 @@
+"""Checks of single values at the boundary, each raising a `ValueError` that names the value.
+
+The bottom of the package: it imports nothing of forecaster, so every layer can use it.
+"""
+
+import numbers
+
+
+def positive_int(name, value, *, optional=False):
+    """Returns `value` if it is an integer >= 1 (or None when `optional`), else raises.
+
+    Example:
+        >>> positive_int("epochs", 0)
+        Traceback (most recent call last):
+        ValueError: epochs must be a positive integer, got 0
+    """
+    if optional and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        suffix = " or None" if optional else ""
+        raise ValueError(f"{name} must be a positive integer{suffix}, got {value!r}")
+    return value
+
+
+def positive_number(name, value):
+    """Returns `value` if it is a real number > 0, else raises."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return value
+
+
+def rate(name, value):
+    """Returns a dropout-like `value` in [0, 1) as a float, else raises."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+def fraction(name, value):
+    """Returns `value` if it is a real number in (0, 1), else raises."""
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) and 0 < value < 1):
+        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+    return value
+
+
+def choice(name, value, known):
+    """Returns `value` if it is one of `known`, else raises naming them."""
+    if value not in known:
+        raise ValueError(f"{name}={value!r} is not known; pass one of {tuple(known)}")
+    return value

@@ -1,0 +1,118 @@
+"""The stacked recurrent designs: "direct", "seq2seq" and "recursive".
+
+- "direct": a stacked recurrent encoder over the lookback and a dense head that emits all
+  `horizon x targets` values at once;
+- "seq2seq": the same encoder, whose final states start a recurrent decoder that runs over
+  the horizon fed the known-future covariates (or, without any, the encoder's summary
+  repeated), with a dense layer per step;
+- "recursive": a one-step model (horizon 1) that the caller rolls forward over the horizon,
+  feeding each forecast back as the next input.
+
+Inputs follow `forecaster.data.Windows`: `past (lookback, inputs)`, and when there are
+covariates a dict that adds `future (lookback + horizon, known)` and `static (static,)`.
+The output is `(horizon, targets)`.
+"""
+
+import keras
+
+from forecaster.networks.layers import head, make_cell, recurrent
+
+
+def _inputs(shapes):
+    """The model's Keras inputs and the encoder's input sequence `(batch, lookback, .)`."""
+    past = keras.Input((shapes.lookback, shapes.inputs), name="past")
+    if not (shapes.known or shapes.static):
+        return past, past, None, None
+    named = {"past": past}
+    parts = [past]
+    future = static = None
+    if shapes.known:
+        future = named["future"] = keras.Input(
+            (shapes.lookback + shapes.horizon, shapes.known), name="future"
+        )
+        parts.append(future[:, : shapes.lookback])
+    if shapes.static:
+        static = named["static"] = keras.Input((shapes.static,), name="static")
+        parts.append(_tiled(static, shapes.lookback))
+    return named, keras.layers.Concatenate()(parts), future, static
+
+
+def _tiled(static, steps):
+    return keras.layers.RepeatVector(steps)(static)  # (B, S) -> (B, steps, S)
+
+
+def _merge(states):
+    """Bidirectional's (forward..., backward...) states as one concatenated state per slot."""
+    half = len(states) // 2
+    return [keras.layers.Concatenate()([states[i], states[half + i]]) for i in range(half)]
+
+
+def encode(sequence, config, return_states=False):
+    """Stacked encoder; returns the final output and, if asked, each layer's final states."""
+    states = []
+    x = sequence
+    for depth in range(config.layers):
+        last = depth == config.layers - 1
+        outputs = recurrent(
+            make_cell(config, config.units),
+            return_sequences=not last,
+            return_state=return_states,
+            bidirectional=config.bidirectional,
+            name=f"encoder_{depth}",
+        )(x)
+        if return_states:
+            outputs, *layer_states = outputs
+            states.append(_merge(layer_states) if config.bidirectional else layer_states)
+        if config.residual and depth > 0:
+            skip = x[:, -1] if last else x  # (B, T, D) -> (B, D) at the last layer
+            outputs = keras.layers.Add()([outputs, skip])
+        x = outputs
+    return (x, states) if return_states else x
+
+
+def build_direct(config, shapes, name=None):
+    """Encoder and a dense head emitting `(horizon, targets)` at once."""
+    inputs, sequence, future, static = _inputs(shapes)
+    summary = encode(sequence, config)
+    parts = [summary]
+    if future is not None:
+        parts.append(keras.layers.Flatten()(future[:, shapes.lookback :]))
+    if static is not None:
+        parts.append(static)
+    if len(parts) > 1:
+        summary = keras.layers.Concatenate()(parts)
+    flat = head(config, summary, shapes.horizon * shapes.targets)
+    outputs = keras.layers.Reshape((shapes.horizon, shapes.targets))(flat)  # (B, H*T) -> (B, H, T)
+    return keras.Model(inputs, outputs, name=name or f"direct_{config.cell}")
+
+
+def build_seq2seq(config, shapes):
+    """Encoder-decoder: the decoder starts from the encoder's states and reads the future."""
+    inputs, sequence, future, static = _inputs(shapes)
+    summary, states = encode(sequence, config, return_states=True)
+    if future is not None:
+        steps = [future[:, shapes.lookback :]]
+        if static is not None:
+            steps.append(_tiled(static, shapes.horizon))
+        x = keras.layers.Concatenate()(steps) if len(steps) > 1 else steps[0]
+    else:
+        x = keras.layers.RepeatVector(shapes.horizon)(summary)  # (B, D) -> (B, H, D)
+    width = config.units * (2 if config.bidirectional else 1)
+    for depth, initial in enumerate(states):
+        outputs = recurrent(
+            make_cell(config, width), return_sequences=True, name=f"decoder_{depth}"
+        )(x, initial_state=initial)
+        if config.residual and depth > 0:
+            outputs = keras.layers.Add()([outputs, x])
+        x = outputs
+    outputs = head(config, x, shapes.targets)  # (B, H, D) -> (B, H, T)
+    return keras.Model(inputs, outputs, name=f"seq2seq_{config.cell}")
+
+
+def build_recursive(config, shapes):
+    """The one-step model of the recursive design: `(1, targets)` from the lookback."""
+    if shapes.horizon != 1:
+        raise ValueError(
+            f"the recursive design's model forecasts one step; got horizon={shapes.horizon}"
+        )
+    return build_direct(config, shapes, name=f"recursive_{config.cell}")
