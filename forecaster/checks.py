@@ -6,6 +6,14 @@ The bottom of the package: it imports nothing of forecaster, so every layer can 
 import numbers
 
 
+class InvalidValueError(ValueError):
+    """A value a check refused; `name` is the argument or field it was given as."""
+
+    def __init__(self, name, message):
+        super().__init__(message)
+        self.name = name
+
+
 def positive_int(name, value, *, optional=False):
     """Returns `value` if it is an integer >= 1 (or None when `optional`), else raises.
 
@@ -18,33 +26,33 @@ def positive_int(name, value, *, optional=False):
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         suffix = " or None" if optional else ""
-        raise ValueError(f"{name} must be a positive integer{suffix}, got {value!r}")
+        raise InvalidValueError(name, f"{name} must be a positive integer{suffix}, got {value!r}")
     return value
 
 
 def positive_number(name, value):
     """Returns `value` if it is a real number > 0, else raises."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+        raise InvalidValueError(name, f"{name} must be a positive number, got {value!r}")
     return value
 
 
 def rate(name, value):
     """Returns a dropout-like `value` in [0, 1) as a float, else raises."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        raise InvalidValueError(name, f"{name} must be in [0, 1), got {value!r}")
     return float(value)
 
 
 def fraction(name, value):
     """Returns `value` if it is a real number in (0, 1), else raises."""
     if isinstance(value, bool) or not (isinstance(value, numbers.Real) and 0 < value < 1):
-        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+        raise InvalidValueError(name, f"{name} must be in (0, 1), got {value!r}")
     return value
 
 
 def choice(name, value, known):
     """Returns `value` if it is one of `known`, else raises naming them."""
     if value not in known:
-        raise ValueError(f"{name}={value!r} is not known; pass one of {tuple(known)}")
+        raise InvalidValueError(name, f"{name}={value!r} is not known; pass one of {tuple(known)}")
     return value

@@ -4,7 +4,7 @@ import pytest
 from sklearn.linear_model import LinearRegression, Ridge
 
 import forecaster as fc
-from forecaster.estimators.base import season_length
+from forecaster.data.timestamps import season_length
 from tests.assertions import raises_exactly
 from tests.data.util import DATA
 

@@ -12,37 +12,8 @@ import numpy as np
 import pandas as pd
 
 from forecaster.data import DataError, Scaler, make_windows, split
-from forecaster.data.timestamps import to_offset
+from forecaster.data.timestamps import season_length, to_offset
 from forecaster.evaluation import metrics
-
-
-def season_length(freq):
-    """The usual seasonal period of a frequency, or 1 when it has none.
-
-    A day of sub-daily steps, a week of days, a year of weeks, months or quarters.
-
-    Example:
-        >>> season_length("h"), season_length("15min"), season_length("MS")
-        (24, 96, 12)
-    """
-    offset = to_offset(freq)
-    name = offset.rule_code.upper()
-    try:
-        step = pd.Timedelta(offset)
-    except (ValueError, TypeError):  # calendar offsets (months, quarters, years) vary
-        step = None
-    if step is not None:
-        day = pd.Timedelta(days=1)
-        if step < day and day % step == pd.Timedelta(0):
-            return int(day / step)
-        return {day: 7, 7 * day: 52}.get(step, 1)
-    if name.startswith(("M", "BM", "SM")):
-        return max(12 // offset.n, 1)
-    if name.startswith(("Q", "BQ")):
-        return max(4 // offset.n, 1)
-    if name.startswith("W"):
-        return 52
-    return 1
 
 
 class BaseForecaster(abc.ABC):

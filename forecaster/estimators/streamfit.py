@@ -8,13 +8,11 @@ subclass's `_fit_windows` reads through `dataset` as it reads in-memory `Windows
 import numpy as np
 
 from forecaster.data import DataError, Source, split_stream, stream_scaler, stream_windows
-from forecaster.data.timestamps import to_offset
+from forecaster.data.timestamps import season_length, to_offset
 
 
 def fit_stream(estimator, source, val, shuffle_buffer):
     """Fits `estimator` on `source`; see `BaseForecaster.fit_stream`."""
-    from forecaster.estimators.base import season_length  # the estimator module imports this one
-
     if not estimator.fits_streams:
         raise TypeError(
             f"{type(estimator).__name__} fits from every window in memory and cannot fit on "
