@@ -1,23 +1,34 @@
-"""Renders the README's cell-speed table from `benchmarks/results/cell_speed.csv`.
+"""Renders the cell-speed tables from `benchmarks/results/cell_speed.csv`.
 
 For each set of kernel flags, the latest run that `benchmarks/cell_speed.py` appended: a row
 per size, a column per cell, each cell "ours (Keras's) ms: ratio", under a line naming the
 run, the commit, the processor and the load average at its start.
 
-    python benchmarks/report_cell_speed.py                 # print the table
-    python benchmarks/report_cell_speed.py --write README.md
+    python benchmarks/report_cell_speed.py            # print the tables
+    python benchmarks/report_cell_speed.py --write    # README.md and docs/performance.md
+    python benchmarks/report_cell_speed.py --write docs/performance.md
 
-`--write` replaces what stands between the `<!-- cell_speed:begin -->` and
-`<!-- cell_speed:end -->` lines of the file.
+`--write` replaces what stands between each `<!-- cell_speed:begin -->` line and the next
+`<!-- cell_speed:end -->` line of the files: every flag set's table, or only one flag set's
+where the begin line names it, as the README's headline does:
+`<!-- cell_speed:begin kernels=-march=native -->`.
 """
 
 import argparse
 import csv
+import re
 import sys
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "cell_speed.csv"
-BEGIN, END = "<!-- cell_speed:begin -->", "<!-- cell_speed:end -->"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "cell_speed.csv"
+# The files `--write` renders into when it names none.
+TARGETS = (ROOT / "README.md", ROOT / "docs" / "performance.md")
+# A marked block: the begin line (with an optional flag set), the old table, the end line.
+BLOCK = re.compile(
+    r"^(<!-- cell_speed:begin(?: kernels=(?P<kernels>\S+))? -->\n)(.*?)^(<!-- cell_speed:end -->)$",
+    re.MULTILINE | re.DOTALL,
+)
 CELLS = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "cifg": "CIFG"}
 BASELINE = {"rnn": "SimpleRNN", "lstm": "LSTM", "cifg": "LSTM", "gru": "GRU"}
 
@@ -58,33 +69,48 @@ def table(rows):
     return "\n".join(lines)
 
 
-def report(path):
-    """Every flag set's latest table, separated by blank lines."""
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-    return "\n\n".join(table(run) for run in latest_runs(rows).values())
+def report(runs, kernels=None):
+    """Every flag set's latest table, separated by blank lines; only `kernels`' if given."""
+    if kernels is None:
+        return "\n\n".join(table(run) for run in runs.values())
+    if kernels not in runs:
+        sys.exit(f"no run with kernels {kernels!r} in the results; there are {list(runs)}")
+    return table(runs[kernels])
 
 
-def write(target, text):
-    """Replaces the text between `BEGIN` and `END` in the file `target`."""
+def write(target, runs):
+    """Renders every marked block of the file `target` anew."""
     content = Path(target).read_text()
-    if BEGIN not in content or END not in content:
-        sys.exit(f"{target} has no '{BEGIN}' ... '{END}' lines to write the table between")
-    head, _, rest = content.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    Path(target).write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
+    if not BLOCK.search(content):
+        sys.exit(
+            f"{target} has no '<!-- cell_speed:begin -->' ... '<!-- cell_speed:end -->' lines "
+            "to write the tables between"
+        )
+
+    def render(match):
+        return f"{match[1]}{report(runs, match['kernels'])}\n{match[4]}"
+
+    Path(target).write_text(BLOCK.sub(render, content))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default=str(RESULTS), help="the CSV cell_speed.py wrote")
-    parser.add_argument("--write", metavar="FILE", help="put the table into FILE's markers")
+    parser.add_argument(
+        "--write",
+        nargs="*",
+        metavar="FILE",
+        help="render the tables into each FILE's markers (none named: README.md and "
+        "docs/performance.md)",
+    )
     args = parser.parse_args()
-    text = report(args.results)
-    if args.write:
-        write(args.write, text)
-    else:
-        print(text)
+    with open(args.results, newline="") as file:
+        runs = latest_runs(list(csv.DictReader(file)))
+    if args.write is None:
+        print(report(runs))
+        return
+    for target in args.write or TARGETS:
+        write(target, runs)
 
 
 if __name__ == "__main__":
