@@ -220,7 +220,7 @@ def shipped_path(name="bikeshare"):
     """
     if name not in SHIPPED:
         raise ValueError(f"unknown shipped data set {name!r}; pass one of {list(SHIPPED)}")
-    found = Path(__file__).resolve().parents[1] / "data" / SHIPPED[name][0]
+    found = Path(__file__).resolve().parents[2] / "data" / SHIPPED[name][0]  # the repository
     if not found.is_file():
         raise FileNotFoundError(
             f"shipped data set {name!r} is not at {found}; install forecaster from a clone of "

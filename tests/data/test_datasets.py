@@ -10,9 +10,9 @@ import pytest
 import forecaster
 from forecaster.data import DataError, datasets, read_csv
 from tests.assertions import raises_exactly
+from tests.data.util import DATA as SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 ETTH1 = datasets.BENCHMARKS["ETTh1"]
 
 
