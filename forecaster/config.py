@@ -1,18 +1,26 @@
-"""The configuration dataclasses of a forecaster and the routing of options to them.
+"""Every hyperparameter of a forecaster: one field of one frozen dataclass, in this module.
+
+- `DataConfig`: what the windows hold and how the data is scaled and split;
+- `NetworkConfig`: the recurrent network;
+- `TrainConfig`: how the network is trained;
+- `LinearConfig`: the linear baseline's penalty and channels.
 
 `Forecaster(cell="cifg", lookback=96, horizon=24, targets=["OT"], units=64, layers=2)` sends
-each keyword to the dataclass that has a field of that name: `DataConfig` (what the windows
-hold and how the data is scaled and split), `TrainConfig` (how the network is trained) or
-`forecaster.networks.NetworkConfig` (the network). `dataclasses.asdict` of each is what a
-saved model stores and what goes to MLflow as parameters.
+each keyword to the dataclass with a field of that name (`route`). A field has one spelling
+everywhere: `dataclasses.asdict` of each dataclass is what a saved model stores under
+`configs.<section>` and what goes to MLflow as `<section>.<field>` parameters, and the
+`forecaster` command reads the YAML sections `data`, `network`, `train` and `linear` (and
+the flags `--network.units`, ...) into them (`forecaster.cli.sections`).
+
+Each dataclass checks its fields at construction with `forecaster.checks`, whose
+`InvalidValueError` names the field. This module imports nothing heavier than the standard
+library, so a bad value is refused before NumPy, pandas or TensorFlow load.
 """
 
 import dataclasses
 import numbers
 
 from forecaster import checks
-from forecaster.data import WindowSpec
-from forecaster.data.scaling import SCALERS
 
 # The cells' short names, in comparison order (`forecaster.cells.get` takes them).
 CELLS = ("rnn", "lstm", "gru", "cifg")
@@ -22,6 +30,39 @@ NORMALIZATIONS = ("last", "revin")
 # The strategies `TrainConfig.distribute` names (forecaster.estimators.distribute makes them).
 DISTRIBUTE = ("mirrored", "multiworker")
 LOSSES = ("mse", "mae")
+# The scalers `forecaster.data.Scaler` fits, and the calendar features
+# `forecaster.data.calendar_features` makes: their names, without loading either.
+SCALERS = ("standard", "minmax", "robust", "none")
+CALENDAR_FEATURES = ("hour", "day_of_week", "day_of_year", "month")
+# How the linear baseline maps windows to horizons.
+CHANNELS = ("joint", "independent")
+
+
+def check_cell(name, value):
+    """Returns `value` if it names a cell (any case), else raises naming the known ones.
+
+    Example:
+        >>> check_cell("cell", "tcn")
+        Traceback (most recent call last):
+        InvalidValueError: unknown cell 'tcn'; known cells: 'cifg', 'gru', 'lstm', 'rnn'
+    """
+    if not isinstance(value, str) or value.lower() not in CELLS:
+        known = ", ".join(repr(k) for k in sorted(CELLS))
+        raise checks.InvalidValueError(name, f"unknown cell {value!r}; known cells: {known}")
+    return value
+
+
+def _columns(name, value):
+    """Column names as a tuple (None stays None); a single name is a one-name tuple."""
+    if value is None:
+        return None
+    try:
+        names = (value,) if isinstance(value, str) else tuple(value)
+    except TypeError:  # a single non-string value, such as 5
+        names = (value,)
+    if not all(isinstance(n, str) for n in names):
+        raise checks.InvalidValueError(name, f"{name} must be column names, got {value!r}")
+    return names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,20 +99,27 @@ class DataConfig:
 
     def __post_init__(self):
         """Checks every field, naming the bad value, and freezes column lists into tuples."""
-        spec = self.window_spec()  # checks lookback, horizon, stride and the column lists
-        for name in ("inputs", "targets", "known_future", "calendar"):
-            object.__setattr__(self, name, getattr(spec, name))
+        for name in ("lookback", "horizon", "stride"):
+            checks.positive_int(name, getattr(self, name))
+        for name in ("inputs", "targets", "known_future"):
+            object.__setattr__(self, name, _columns(name, getattr(self, name)))
+        calendar = (self.calendar,) if isinstance(self.calendar, str) else tuple(self.calendar)
+        unknown = [f for f in calendar if f not in CALENDAR_FEATURES]
+        if unknown:
+            raise checks.InvalidValueError(
+                "calendar",
+                f"calendar feature {unknown[0]!r} is not known; pass some of {CALENDAR_FEATURES}",
+            )
+        object.__setattr__(self, "calendar", calendar)
         if self.season is not None:
             checks.positive_int("season", self.season)
-        if self.scaler not in SCALERS:
-            raise ValueError(f"scaler={self.scaler!r} is not known; pass one of {tuple(SCALERS)}")
-        if isinstance(self.val_fraction, bool) or not (
-            isinstance(self.val_fraction, numbers.Real) and 0 < self.val_fraction < 1
-        ):
-            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
+        checks.choice("scaler", self.scaler, SCALERS)
+        checks.fraction("val_fraction", self.val_fraction)
 
     def window_spec(self, horizon=None, inputs=None, targets=None):
-        """The `WindowSpec` of this configuration (with another horizon or columns if given)."""
+        """The `forecaster.data.WindowSpec` of this configuration (another horizon or columns)."""
+        from forecaster.data import WindowSpec  # pandas: not for reading a config
+
         return WindowSpec(
             self.lookback,
             self.horizon if horizon is None else horizon,
@@ -125,21 +173,21 @@ class NetworkConfig:
 
     def __post_init__(self):
         """Checks every field at construction, naming the bad value."""
-        if not isinstance(self.cell, str) or self.cell.lower() not in CELLS:
-            known = ", ".join(repr(k) for k in sorted(CELLS))
-            raise ValueError(f"unknown cell {self.cell!r}; known cells: {known}")
+        check_cell("cell", self.cell)
         checks.choice("architecture", self.architecture, ARCHITECTURES)
         for name in ("units", "layers", "segment_length"):
             checks.positive_int(name, getattr(self, name))
         if self.peephole and self.cell.lower() not in ("lstm", "cifg"):
-            raise ValueError(
-                f"peephole=True needs an LSTM-type cell ('lstm' or 'cifg'), got cell={self.cell!r}"
+            raise checks.InvalidValueError(
+                "peephole",
+                f"peephole=True needs an LSTM-type cell ('lstm' or 'cifg'), got cell={self.cell!r}",
             )
         checks.choice("normalization", self.normalization, NORMALIZATIONS)
         if self.architecture == "segment" and (self.layers != 1 or self.bidirectional):
-            raise ValueError(
+            raise checks.InvalidValueError(
+                "layers" if self.layers != 1 else "bidirectional",
                 "architecture='segment' runs one unidirectional recurrent layer; got "
-                f"layers={self.layers}, bidirectional={self.bidirectional}"
+                f"layers={self.layers}, bidirectional={self.bidirectional}",
             )
         for name in ("dropout", "recurrent_dropout", "head_dropout"):
             checks.rate(name, getattr(self, name))
@@ -202,23 +250,27 @@ class TrainConfig:
             or not isinstance(self.lr_decay, numbers.Real)
             or not 0 < self.lr_decay < 1
         ):
-            raise ValueError(f"lr_decay must be None or in (0, 1), got {self.lr_decay!r}")
+            raise checks.InvalidValueError(
+                "lr_decay", f"lr_decay must be None or in (0, 1), got {self.lr_decay!r}"
+            )
         for name in ("learning_rate", "clipnorm"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value <= 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+            checks.positive_number(name, getattr(self, name))
         if self.verbose not in (0, 1, 2):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {self.verbose!r}")
+            raise checks.InvalidValueError(
+                "verbose", f"verbose must be 0, 1 or 2, got {self.verbose!r}"
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
-            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+            raise checks.InvalidValueError("seed", f"seed must be an integer, got {self.seed!r}")
         if not isinstance(self.shuffle, bool):
-            raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss={self.loss!r} is not known; pass one of {LOSSES}")
+            raise checks.InvalidValueError(
+                "shuffle", f"shuffle must be True or False, got {self.shuffle!r}"
+            )
+        checks.choice("loss", self.loss, LOSSES)
         if self.distribute is not None and self.distribute not in DISTRIBUTE:
-            raise ValueError(
+            raise checks.InvalidValueError(
+                "distribute",
                 f"distribute={self.distribute!r} is not known; pass None, "
-                f"{' or '.join(map(repr, DISTRIBUTE))}, or a tf.distribute.Strategy to Forecaster"
+                f"{' or '.join(map(repr, DISTRIBUTE))}, or a tf.distribute.Strategy to Forecaster",
             )
 
     def rate(self, epoch):
@@ -231,6 +283,32 @@ class TrainConfig:
         if self.lr_decay is None:
             raise ValueError("rate() is the lr_decay schedule; this TrainConfig has none")
         return self.learning_rate * self.lr_decay ** max(0, epoch + 1 - self.lr_decay_after)
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearConfig:
+    """The linear baseline's regularization and channel handling.
+
+    Attributes:
+        alpha: the ridge penalty on the weights (not the intercept); 0 is least squares.
+        channels: "joint" maps every input's window to every target's horizon;
+            "independent" maps each target's own window to its horizon with one map
+            shared by all targets, so it has `lookback + 1` weights per horizon step
+            however many columns there are.
+    """
+
+    alpha: float = 0.0
+    channels: str = "joint"
+
+    def __post_init__(self):
+        """Checks that the penalty is a non-negative number and the channels are known."""
+        if isinstance(self.alpha, bool) or not (
+            isinstance(self.alpha, numbers.Real) and self.alpha >= 0
+        ):
+            raise checks.InvalidValueError(
+                "alpha", f"alpha must be a non-negative number, got {self.alpha!r}"
+            )
+        checks.choice("channels", self.channels, CHANNELS)
 
 
 def field_names(config_class):

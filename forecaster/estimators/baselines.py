@@ -15,40 +15,14 @@ early, they fit on every row they are given, with no validation part held out.
 """
 
 import dataclasses
-import numbers
 import os
 
 import numpy as np
 
-from forecaster.config import DataConfig
+from forecaster.config import DataConfig, LinearConfig
 from forecaster.estimators.base import BaseForecaster
 
 CHANNELS = ("joint", "independent")
-
-
-@dataclasses.dataclass(frozen=True)
-class LinearConfig:
-    """The linear baseline's regularization and channel handling.
-
-    Attributes:
-        alpha: the ridge penalty on the weights (not the intercept); 0 is least squares.
-        channels: "joint" maps every input's window to every target's horizon;
-            "independent" maps each target's own window to its horizon with one map
-            shared by all targets, so it has `lookback + 1` weights per horizon step
-            however many columns there are.
-    """
-
-    alpha: float = 0.0
-    channels: str = "joint"
-
-    def __post_init__(self):
-        """Checks that the penalty is a non-negative number."""
-        if isinstance(self.alpha, bool) or not (
-            isinstance(self.alpha, numbers.Real) and self.alpha >= 0
-        ):
-            raise ValueError(f"alpha must be a non-negative number, got {self.alpha!r}")
-        if self.channels not in CHANNELS:
-            raise ValueError(f"channels={self.channels!r} is not known; pass one of {CHANNELS}")
 
 
 class Baseline(BaseForecaster):
