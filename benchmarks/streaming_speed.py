@@ -11,15 +11,18 @@ shuffled) both ways:
 
 Prints, per path, the seconds and rows/s of the preparation (reading, splitting, scaling),
 the seconds and windows/s of the epoch, and the peak resident memory of the process
-beyond what importing TensorFlow takes (Linux's ``ru_maxrss``).
+beyond what importing TensorFlow takes (Linux's ``ru_maxrss``). With ``--repeat N`` each
+path runs N times, alternating, and each figure is the median of the N runs.
 
-Run: python benchmarks/streaming_speed.py [--rows 5000000] [--folder DIR]
+Run: python benchmarks/streaming_speed.py [--rows 5000000] [--folder DIR] [--repeat 1]
+    [--paths memory stream "stream parquet"]
 """
 
 import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,6 +103,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--folder", help="where to write (and reuse) the data; default: a temp")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per path; medians shown")
+    parser.add_argument(
+        "--paths",
+        nargs="+",
+        default=["memory", "stream", "stream parquet"],
+        choices=["memory", "stream", "stream parquet"],
+    )
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)  # path, source: internal
     args = parser.parse_args()
     if args.measure:
@@ -119,24 +129,33 @@ def main():
             f"{'path':<16} {'prepare s':>9} {'rows/s':>10} {'epoch s':>8} {'windows/s':>10} "
             f"{'peak MiB':>9}"
         )
-        for path, source in (
-            ("memory", folder / "series.csv"),
-            ("stream", folder / "series.csv"),
-            ("stream parquet", folder / "pieces"),
-        ):
-            kind = path.split()[0]
-            result = subprocess.run(
-                [sys.executable, __file__, "--measure", kind, str(source)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            r = json.loads(result.stdout.strip().splitlines()[-1])
+        sources = {
+            "memory": folder / "series.csv",
+            "stream": folder / "series.csv",
+            "stream parquet": folder / "pieces",
+        }
+        runs = {path: [] for path in args.paths}
+        for _ in range(args.repeat):  # alternating, so a slow spell of the machine hits all
+            for path in args.paths:
+                runs[path].append(_run(path, sources[path]))
+        for path, results in runs.items():
+            r = {key: statistics.median(result[key] for result in results) for key in results[0]}
             print(
-                f"{path:<16} {r['prepare_s']:>9.1f} {r['rows'] / r['prepare_s']:>10,.0f} "
-                f"{r['epoch_s']:>8.1f} {r['windows'] / r['epoch_s']:>10,.0f} "
+                f"{path:<16} {r['prepare_s']:>9.2f} {r['rows'] / r['prepare_s']:>10,.0f} "
+                f"{r['epoch_s']:>8.2f} {r['windows'] / r['epoch_s']:>10,.0f} "
                 f"{r['peak_mb']:>9,.0f}"
             )
+
+
+def _run(path, source):
+    """Measures one path in a fresh process and returns its figures."""
+    result = subprocess.run(
+        [sys.executable, __file__, "--measure", path.split()[0], str(source)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
