@@ -28,10 +28,10 @@ from forecaster.data.errors import DataError
 from forecaster.data.reading import read_csv
 from forecaster.data.scaling import Scaler
 from forecaster.data.sources import Source, open_source
-from forecaster.data.splitting import Split, split
-from forecaster.data.streaming import StreamWindows, split_stream, stream_scaler, stream_windows
+from forecaster.data.splitting import Split, split, split_stream
+from forecaster.data.streaming import StreamWindows, stream_scaler, stream_windows
 from forecaster.data.timestamps import MISSING_POLICIES
-from forecaster.data.windowing import Windows, WindowSpec, make_windows
+from forecaster.data.windowing import Windows, WindowSpec, make_windows, resolve_columns
 
 __all__ = [
     "BENCHMARKS",
@@ -51,6 +51,7 @@ __all__ = [
     "make_windows",
     "open_source",
     "read_csv",
+    "resolve_columns",
     "shipped_path",
     "split",
     "split_stream",

@@ -104,7 +104,7 @@ def read_csv(
     text_cols = [] if time_col is None or not as_text else _listed(time_col)
     table = _parse(_utf8_bytes(path, encoding, name), sep, name, text_cols)
     rows = np.arange(1, len(table) + 1)
-    time_cols = _time_columns(table, time_col, name)
+    time_cols = time_columns(table, time_col, name)
     times = parse_times(table, time_cols, date_format, rows)
     taken = set(time_cols) | {id_col}
     if id_col is not None and id_col not in table.columns:
@@ -179,7 +179,24 @@ def _parse(data, sep, name, text_cols):
     return table
 
 
-def _time_columns(table, time_col, name):
+def time_columns(table, time_col, name):
+    """The columns that hold a table's timestamps: those named, or the one found.
+
+    Args:
+        table: a DataFrame of the file's columns (it may have no rows: then the first
+            column is taken only if named like a time column).
+        time_col: a column name, a list of them, or None to find the first column named
+            like one of `TIME_COLUMN_NAMES` (any case), else the first column if it holds
+            datetimes.
+        name: the file's name, for the messages.
+
+    Returns:
+        The time column names, a list.
+
+    Raises:
+        DataError: a named column is absent, or none is found.
+        ValueError: `time_col` is an empty list.
+    """
     if time_col is not None:
         wanted = _listed(time_col)
         absent = [c for c in wanted if c not in table.columns]

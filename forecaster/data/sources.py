@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from forecaster import checks
 from forecaster.data.errors import DataError
-from forecaster.data.reading import _time_columns
+from forecaster.data.reading import time_columns
 from forecaster.data.timestamps import infer_frequency, parse_times, to_offset
 
 SUFFIXES = (".csv", ".parquet")
@@ -150,13 +151,12 @@ def open_source(
         >>> source = open_source("big/", chunk_rows=50_000)  # big/part-000.parquet, ...
         >>> parts = split_stream(source, 0.7, 0.1, 0.2, lookback=336)
     """
-    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
-        raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    chunk_rows = int(checks.positive_int("chunk_rows", chunk_rows))
     options = {"date_format": date_format, "sep": sep, "encoding": encoding}
     files = _files(Path(path))
     header = _header(files[0], sep, encoding)
     table = pd.DataFrame(columns=header)
-    time_cols = _time_columns(table, time_col, files[0].name)
+    time_cols = time_columns(table, time_col, files[0].name)
     value_columns = [c for c in header if c not in time_cols] if columns is None else columns
     value_columns = [value_columns] if isinstance(value_columns, str) else list(value_columns)
     for file in files:

@@ -1,5 +1,8 @@
 """Chronological train / validation / test splits, with lookback context before each border.
 
+`split` cuts a frame, `split_stream` a `forecaster.data.Source` (without reading it), by the
+same rules and checks.
+
 Each part is a slice of the series in time order. Validation and test may start `lookback`
 rows before their border, so that their first window's inputs lie in the part before and
 its targets right after the border, as in the long-horizon benchmark protocol
@@ -138,6 +141,23 @@ def _ends(index, kind, train, val, test, label):
     return tuple(ends)
 
 
+def _borders(index, kind, sizes, lookback, label):
+    """The ends of the parts of one series, checked to be in order and to leave the lookback."""
+    train_end, val_end, test_end = _ends(index, kind, *sizes, label)
+    if not 0 < train_end <= val_end <= test_end <= len(index):
+        raise DataError(
+            f"{label} splits into train rows [0, {train_end}), val [{train_end}, "
+            f"{val_end}), test [{val_end}, {test_end}) of {len(index)}; the training part "
+            "must be non-empty and the parts in time order"
+        )
+    if val_end > train_end and train_end < lookback:
+        raise DataError(
+            f"{label}: lookback={lookback} reaches before its first row; validation "
+            f"starts at row {train_end}"
+        )
+    return train_end, val_end, test_end
+
+
 def split(frame, train=0.7, val=0.1, test=None, *, lookback=0, id_col=None):
     """Splits a series (or each series of a long frame) into train, validation and test.
 
@@ -183,18 +203,9 @@ def split(frame, train=0.7, val=0.1, test=None, *, lookback=0, id_col=None):
     for key, positions in groups.items():
         label = "the frame" if key is None else f"series {key!r}"
         series = frame.iloc[positions]
-        train_end, val_end, test_end = _ends(series.index, kind, train, val, test, label)
-        if not 0 < train_end <= val_end <= test_end <= len(series):
-            raise DataError(
-                f"{label} splits into train rows [0, {train_end}), val [{train_end}, "
-                f"{val_end}), test [{val_end}, {test_end}) of {len(series)}; the training part "
-                "must be non-empty and the parts in time order"
-            )
-        if val_end > train_end and train_end < lookback:
-            raise DataError(
-                f"{label}: lookback={lookback} reaches before its first row; validation "
-                f"starts at row {train_end}"
-            )
+        train_end, val_end, test_end = _borders(
+            series.index, kind, (train, val, test), lookback, label
+        )
         borders[key] = (train_end, val_end, test_end)
         pieces[0].append(series.iloc[:train_end])
         pieces[1].append(series.iloc[_start(train_end, val_end, lookback) : val_end])
@@ -205,6 +216,48 @@ def split(frame, train=0.7, val=0.1, test=None, *, lookback=0, id_col=None):
         part.attrs = dict(frame.attrs)
         parts.append(part)
     return Split(*parts, lookback=lookback, borders=borders)
+
+
+def split_stream(source, train=0.7, val=0.1, test=None, *, lookback=0):
+    """Splits a `Source` in time order, as `split` splits a frame, without reading it.
+
+    The sizes are fractions of the rows or row counts, with `split`'s rounding; the rows
+    were counted when the source was opened. Timestamps as borders are not supported.
+
+    Args:
+        source: a `Source` from `open_source`.
+        train: the training part's size.
+        val: the validation part's size.
+        test: the test part's size; None: the remaining rows.
+        lookback: context rows that validation and test start with, taken from the part
+            before them (inputs only).
+
+    Returns:
+        A `Split` whose `train`, `val` and `test` are `Source`s over the parts' rows.
+
+    Raises:
+        DataError: the source is too short for the parts or the lookback.
+        ValueError: the sizes are of mixed kinds, negative, timestamps, or sum past 1.
+
+    Example:
+        >>> parts = split_stream(source, 8640, 2880, 2880, lookback=336)
+        >>> len(parts.val)
+        3216
+    """
+    kind = _check(train, val, test, lookback)
+    if kind == "timestamp":
+        raise ValueError(
+            f"split_stream takes fractions or row counts, not timestamps; got train={train!r}"
+        )
+    ends = _borders(range(len(source)), kind, (train, val, test), lookback, "the source")
+    train_end, val_end, test_end = ends
+    return Split(
+        source.part(0, train_end),
+        source.part(_start(train_end, val_end, lookback), val_end),
+        source.part(_start(val_end, test_end, lookback), test_end),
+        lookback=lookback,
+        borders={None: ends},
+    )
 
 
 def _start(begin, end, lookback):

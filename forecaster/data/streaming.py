@@ -1,6 +1,7 @@
-"""Splitting, scaling and windowing a `Source` chunk by chunk, never holding the series whole.
+"""Scaling and windowing a `Source` chunk by chunk, never holding the series whole.
 
-The steps mirror the in-memory ones, and give the same results on the same rows:
+The steps mirror the in-memory ones (`split_stream` lives beside `split`), and give the
+same results on the same rows:
 
 >>> source = open_source("big.csv", chunk_rows=100_000)
 >>> parts = split_stream(source, 0.7, 0.1, 0.2, lookback=336)  # as `split`
@@ -9,71 +10,21 @@ The steps mirror the in-memory ones, and give the same results on the same rows:
 >>> dataset = train.dataset(32, training=True, seed=0)
 
 `StreamWindows` carries the last rows of each chunk into the next, so its windows are
-exactly `make_windows`'s on the same rows, in the same order, whatever the chunk size.
+exactly `make_windows`'s on the same rows, in the same order, whatever the chunk size. The
+path is the in-memory one: the columns are resolved by `resolve_columns`, each chunk becomes
+checked arrays by `window_values` and each batch is cut by `batch_gather`
+(`forecaster.data.batches`).
 """
 
 import numbers
 
 import numpy as np
 
-from forecaster.data.calendar import calendar_features
+from forecaster import checks
+from forecaster.data.batches import batch_gather, future_columns, window_values, window_x
 from forecaster.data.errors import DataError
 from forecaster.data.scaling import SCALERS, Scaler
-from forecaster.data.splitting import Split, _check, _ends, _start
-from forecaster.data.windowing import WindowSpec, describe
-
-
-def split_stream(source, train=0.7, val=0.1, test=None, *, lookback=0):
-    """Splits a `Source` in time order, as `split` splits a frame, without reading it.
-
-    The sizes are fractions of the rows or row counts, with `split`'s rounding; the rows
-    were counted when the source was opened. Timestamps as borders are not supported.
-
-    Args:
-        source: a `Source` from `open_source`.
-        train: the training part's size.
-        val: the validation part's size.
-        test: the test part's size; None: the remaining rows.
-        lookback: context rows that validation and test start with, taken from the part
-            before them (inputs only).
-
-    Returns:
-        A `Split` whose `train`, `val` and `test` are `Source`s over the parts' rows.
-
-    Raises:
-        DataError: the source is too short for the parts or the lookback.
-        ValueError: the sizes are of mixed kinds, negative, timestamps, or sum past 1.
-
-    Example:
-        >>> parts = split_stream(source, 8640, 2880, 2880, lookback=336)
-        >>> len(parts.val)
-        3216
-    """
-    kind = _check(train, val, test, lookback)
-    if kind == "timestamp":
-        raise ValueError(
-            f"split_stream takes fractions or row counts, not timestamps; got train={train!r}"
-        )
-    n = len(source)
-    train_end, val_end, test_end = _ends(range(n), kind, train, val, test, "the source")
-    if not 0 < train_end <= val_end <= test_end <= n:
-        raise DataError(
-            f"the source splits into train rows [0, {train_end}), val [{train_end}, "
-            f"{val_end}), test [{val_end}, {test_end}) of {n}; the training part must be "
-            "non-empty and the parts in time order"
-        )
-    if val_end > train_end and train_end < lookback:
-        raise DataError(
-            f"the source: lookback={lookback} reaches before its first row; validation "
-            f"starts at row {train_end}"
-        )
-    return Split(
-        source.part(0, train_end),
-        source.part(_start(train_end, val_end, lookback), val_end),
-        source.part(_start(val_end, test_end, lookback), test_end),
-        lookback=lookback,
-        borders={None: (train_end, val_end, test_end)},
-    )
+from forecaster.data.windowing import WindowSpec, describe, resolve_columns
 
 
 def stream_scaler(part, kind="standard", columns=None, *, each_chunk=None):
@@ -152,16 +103,7 @@ def stream_windows(part, spec, scaler=None, *, shuffle_buffer=1_000_000):
     bad = isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, numbers.Integral)
     if bad or shuffle_buffer < 0:
         raise ValueError(f"shuffle_buffer must be an integer >= 0, got {shuffle_buffer!r}")
-    reserved = set(spec.known_future)
-    inputs = spec.inputs or tuple(c for c in part.columns if c not in reserved)
-    targets = spec.targets or inputs
-    for role, names in (("input", inputs), ("target", targets), ("known-future", reserved)):
-        absent = [n for n in names if n not in part.columns]
-        if absent:
-            raise DataError(
-                f"{role} column {absent[0]!r} is not in the source; columns are "
-                f"{list(part.columns)}"
-            )
+    inputs, targets = resolve_columns(spec, part.columns, where="source")
     needed = spec.lookback + spec.horizon
     if len(part) < needed:
         raise DataError(f"the part has {len(part)} rows, fewer than lookback + horizon = {needed}")
@@ -184,9 +126,7 @@ class StreamWindows:
     def __init__(self, source, spec, scaler, columns, shuffle_buffer):
         self.source, self.spec, self.scaler = source, spec, scaler
         self.input_columns, self.target_columns = columns
-        self.future_columns = list(spec.known_future) + [
-            f"{feature}_{part}" for feature in spec.calendar for part in ("sin", "cos")
-        ]
+        self.future_columns = future_columns(spec)
         self.static_columns = []
         self.shuffle_buffer = shuffle_buffer
         self.starts = np.arange(0, len(source) - spec.lookback - spec.horizon + 1, spec.stride)
@@ -222,7 +162,7 @@ class StreamWindows:
         carry, carry_begin, next_start = [], 0, 0  # arrays kept, their first row, next window
         held = 0  # rows in `carry`
         for chunk in self.source.chunks():
-            carry.append(self._arrays(chunk))
+            carry.append(self._arrays(chunk, carry_begin + held))
             held += len(chunk)
             if rows is not None and held < rows and carry_begin + held < len(self.source):
                 continue  # not a piece yet: read on
@@ -247,7 +187,7 @@ class StreamWindows:
         for past, target, future, starts in self.pieces():
             rows = starts[:, None]  # (W,) -> (W, 1), broadcast against the steps
             window_future = None if future is None else future[rows + np.arange(lookback + horizon)]
-            xs.append(self._x(past[rows + np.arange(lookback)], window_future))
+            xs.append(window_x(self.spec, past[rows + np.arange(lookback)], window_future))
             ys.append(target[rows + lookback + np.arange(horizon)])
         if isinstance(xs[0], dict):
             return {key: np.concatenate([x[key] for x in xs]) for key in xs[0]}, np.concatenate(ys)
@@ -275,74 +215,68 @@ class StreamWindows:
         """
         import tensorflow as tf  # imported here: reading and scaling do not need it
 
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        lookback, horizon = self.spec.lookback, self.spec.horizon
-        shuffle = training and self.shuffle_buffer > 0
-        epochs = iter(range(2**62))  # each pass permutes with the next seed
+        checks.positive_int("batch_size", batch_size)
+        same = self.target_columns == self.input_columns
 
-        def pieces():
-            rng = (
-                np.random.default_rng([seed, next(epochs)])
-                if shuffle and seed is not None
-                else None
-            )
-            rng = np.random.default_rng() if shuffle and rng is None else rng
-            for past, target, future, starts in self.pieces(
-                self.shuffle_buffer if shuffle else None, rng
-            ):
-                yield (past, target, *(() if future is None else (future,)), starts)
-
-        def columns(names):
-            return tf.TensorSpec((None, len(names)), tf.float32)
-
-        signature = (columns(self.input_columns), columns(self.target_columns))
-        if self.future_columns:
-            signature += (columns(self.future_columns),)
-        signature += (tf.TensorSpec((None,), tf.int64),)
-        past_steps = tf.range(lookback, dtype=tf.int64)
-        label_steps = tf.range(lookback, lookback + horizon, dtype=tf.int64)
-        all_steps = tf.range(lookback + horizon, dtype=tf.int64)
-
-        def windows(*piece):
-            past, target, starts = piece[0], piece[1], piece[-1]
-            future = piece[2] if len(piece) == 4 else None
-
-            def gather(batch):
-                rows = batch[:, None]  # (B,) -> (B, 1), broadcast against the steps
-                x_future = None if future is None else tf.gather(future, rows + all_steps)
-                x = self._x(tf.gather(past, rows + past_steps), x_future)  # (B, lookback, F)
-                return x, tf.gather(target, rows + label_steps)  # (B, horizon, targets)
-
+        def windows(past, target, future, starts):
+            target = past if same else target[0]
+            gather = batch_gather(self.spec, past, target, future[0] if future else None)
             return tf.data.Dataset.from_tensor_slices(starts).batch(batch_size).map(gather)
 
-        data = tf.data.Dataset.from_generator(pieces, output_signature=signature)
+        data = self._piece_dataset(training and self.shuffle_buffer > 0, seed)
         data = data.flat_map(windows).rebatch(batch_size)  # batches across piece borders
         batches = -(-len(self) // batch_size)
         data = data.apply(tf.data.experimental.assert_cardinality(batches))
         return data.prefetch(tf.data.AUTOTUNE)
 
-    def _x(self, past, future):
-        if not self.spec.covariates:
-            return past
-        return {"past": past} if future is None else {"past": past, "future": future}
+    def _piece_dataset(self, shuffle, seed):
+        """`pieces` as a dataset of `(past, (target,), (future,), starts)`, read anew each pass.
 
-    def _arrays(self, chunk):
-        """The chunk's past inputs, targets and known-future values as float32 arrays."""
+        The targets are left out, `()`, when they are the inputs (so the rows are sent to
+        TensorFlow once), and so are the known-future values when there are none.
+        """
+        import tensorflow as tf  # imported here: reading and scaling do not need it
+
+        same = self.target_columns == self.input_columns
+        epochs = iter(range(2**62))  # each pass permutes with the next seed
+
+        def pieces():
+            rng = None
+            if shuffle:
+                rng = np.random.default_rng(None if seed is None else [seed, next(epochs)])
+            rows = self.shuffle_buffer if shuffle else None
+            for past, target, future, starts in self.pieces(rows, rng):
+                target = () if same else (target,)
+                yield past, target, (() if future is None else (future,)), starts
+
+        def columns(names):
+            return tf.TensorSpec((None, len(names)), tf.float32)
+
+        signature = (
+            columns(self.input_columns),
+            () if same else (columns(self.target_columns),),
+            (columns(self.future_columns),) if self.future_columns else (),
+            tf.TensorSpec((None,), tf.int64),
+        )
+        return tf.data.Dataset.from_generator(pieces, output_signature=signature)
+
+    def _arrays(self, chunk, first_row):
+        """The chunk's past inputs, targets and known-future values, scaled and checked.
+
+        Args:
+            chunk: a chunk of the source.
+            first_row: its first row's position within the part (for errors).
+
+        Returns:
+            `[past, target, future]` as `window_values` makes them.
+
+        Raises:
+            DataError: as `finite_floats`, naming the row within the part.
+        """
         if self.scaler is not None:
             chunk = self.scaler.transform(chunk)
-        past = np.ascontiguousarray(chunk[self.input_columns].to_numpy(dtype="float32"))
-        same = self.target_columns == self.input_columns
-        target = past if same else chunk[self.target_columns].to_numpy(dtype="float32")
-        parts = []
-        if self.spec.known_future:
-            parts.append(chunk[list(self.spec.known_future)].to_numpy(dtype="float32"))
-        if self.spec.calendar:
-            parts.append(calendar_features(chunk.index, self.spec.calendar).to_numpy())
-        future = np.concatenate(parts, axis=1) if parts else None
-        return [past, target, future]
+        inputs, targets = self.input_columns, self.target_columns
+        return list(window_values(chunk, self.spec, inputs, targets, first_row=first_row))
 
 
 def _joined(arrays):

@@ -12,12 +12,18 @@ covariates over both, ``[s, s + lookback + horizon)``.
 """
 
 import dataclasses
-import numbers
 
 import numpy as np
-import pandas as pd
 
-from forecaster.data.calendar import calendar_features, check_features
+from forecaster import checks
+from forecaster.data.batches import (
+    batch_gather,
+    finite_floats,
+    future_columns,
+    window_values,
+    window_x,
+)
+from forecaster.data.calendar import check_features
 from forecaster.data.errors import DataError
 
 
@@ -62,9 +68,7 @@ class WindowSpec:
     def __post_init__(self):
         """Checks the sizes and turns column lists into tuples, so the spec stays hashable."""
         for field in ("lookback", "horizon", "stride"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{field} must be a positive integer, got {value!r}")
+            checks.positive_int(field, getattr(self, field))
         for field in ("inputs", "targets", "known_future", "static"):
             object.__setattr__(self, field, _names(getattr(self, field), field))
         object.__setattr__(self, "calendar", check_features(self.calendar))
@@ -147,17 +151,7 @@ class Windows:
 
     def numpy(self):
         """Returns `(x, y)`: `x` the inputs, or a dict of "past", "future", "static" arrays."""
-        return self._x(self.inputs, self.future, self.static), self.labels
-
-    def _x(self, past, future, static):
-        if not self.spec.covariates:
-            return past
-        x = {"past": past}
-        if future is not None:
-            x["future"] = future
-        if static is not None:
-            x["static"] = static
-        return x
+        return window_x(self.spec, self.inputs, self.future, self.static), self.labels
 
     def _windows(self, array, offset, length):
         # (time, F) -> (time - length + 1, F, length) -> (time - length + 1, length, F)
@@ -183,27 +177,8 @@ class Windows:
         """
         import tensorflow as tf  # imported here: reading and scaling do not need it
 
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        lookback, horizon = self.spec.lookback, self.spec.horizon
-        past = tf.constant(self._past)
-        target = past if self._target is self._past else tf.constant(self._target)
-        future = None if self._future is None else tf.constant(self._future)
-        static = None if self._static is None else tf.constant(self._static)
-        past_steps = tf.range(lookback, dtype=tf.int64)
-        label_steps = tf.range(lookback, lookback + horizon, dtype=tf.int64)
-        all_steps = tf.range(lookback + horizon, dtype=tf.int64)
-
-        def gather(starts, series):
-            rows = starts[:, None]  # (B,) -> (B, 1), broadcast against the steps
-            x_past = tf.gather(past, rows + past_steps)  # (B, lookback, inputs)
-            y = tf.gather(target, rows + label_steps)  # (B, horizon, targets)
-            x_future = None if future is None else tf.gather(future, rows + all_steps)
-            x_static = None if static is None else tf.gather(static, series)
-            return self._x(x_past, x_future, x_static), y
-
+        checks.positive_int("batch_size", batch_size)
+        gather = batch_gather(self.spec, self._past, self._target, self._future, self._static)
         data = tf.data.Dataset.from_tensor_slices((self.starts, self._series))
         if training:
             data = data.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
@@ -233,23 +208,7 @@ def make_windows(frame, spec, *, id_col=None):
     if not isinstance(spec, WindowSpec):
         raise ValueError(f"spec must be a WindowSpec, got {type(spec).__name__}")
     id_col = frame.attrs.get("id_col") if id_col is None else id_col
-    reserved = {id_col, *spec.known_future, *spec.static}
-    inputs = spec.inputs or tuple(c for c in frame.columns if c not in reserved)
-    targets = spec.targets or inputs
-    for role, names in (
-        ("id", () if id_col is None else (id_col,)),
-        ("input", inputs),
-        ("target", targets),
-        ("known-future", spec.known_future),
-        ("static", spec.static),
-    ):
-        absent = [n for n in names if n not in frame.columns]
-        if absent:
-            raise DataError(
-                f"{role} column {absent[0]!r} is not in the frame; columns are {list(frame)}"
-            )
-    if not inputs:
-        raise DataError(f"the frame has no input columns; columns are {list(frame)}")
+    inputs, targets = resolve_columns(spec, frame.columns, id_col)
     keys, bounds = _series_bounds(frame, id_col)
     needed = spec.lookback + spec.horizon
     for key, (begin, end) in zip(keys, bounds, strict=True):
@@ -260,14 +219,54 @@ def make_windows(frame, spec, *, id_col=None):
             )
     starts = [np.arange(b, e - needed + 1, spec.stride) for b, e in bounds]
     series = np.concatenate([np.full(len(s), i) for i, s in enumerate(starts)])
-    future, future_columns = _future(frame, spec)
+    past, target, future = window_values(frame, spec, inputs, targets)
     static = _static(frame, spec.static, keys, bounds) if spec.static else None
-    past = _floats(frame, inputs)
-    # Targets that are the inputs share their memory: one array, two sets of views.
-    target = past if targets == inputs else _floats(frame, targets)
-    arrays = (past, target, future, static)
-    columns = (list(inputs), list(targets), future_columns, list(spec.static))
-    return Windows(spec, arrays, columns, np.concatenate(starts), series, keys)
+    columns = (list(inputs), list(targets), future_columns(spec), list(spec.static))
+    return Windows(
+        spec, (past, target, future, static), columns, np.concatenate(starts), series, keys
+    )
+
+
+def resolve_columns(spec, columns, id_col=None, where="frame"):
+    """The input and target columns of a `WindowSpec` over a frame's or source's columns.
+
+    Args:
+        spec: the `WindowSpec`; its `inputs` None means every column except `id_col`,
+            the known-future and the static ones, its `targets` None means the inputs.
+        columns: the column names there are.
+        id_col: in long format, the series column; None: none.
+        where: what holds the columns, for the messages: "frame", "source".
+
+    Returns:
+        `(inputs, targets)`, tuples of column names.
+
+    Raises:
+        DataError: a column the spec names (or `id_col`) is not among `columns`, or no
+            column is left for the inputs.
+
+    Example:
+        >>> resolve_columns(WindowSpec(4, 2, known_future=["hol"]), ["a", "b", "hol"])
+        (('a', 'b'), ('a', 'b'))
+    """
+    columns = list(columns)
+    reserved = {id_col, *spec.known_future, *spec.static}
+    inputs = tuple(spec.inputs or (c for c in columns if c not in reserved))
+    targets = tuple(spec.targets or inputs)
+    for role, names in (
+        ("id", () if id_col is None else (id_col,)),
+        ("input", inputs),
+        ("target", targets),
+        ("known-future", spec.known_future),
+        ("static", spec.static),
+    ):
+        absent = [n for n in names if n not in columns]
+        if absent:
+            raise DataError(
+                f"{role} column {absent[0]!r} is not in the {where}; columns are {columns}"
+            )
+    if not inputs:
+        raise DataError(f"the {where} has no input columns; columns are {columns}")
+    return inputs, targets
 
 
 def _series_bounds(frame, id_col):
@@ -286,36 +285,8 @@ def _series_bounds(frame, id_col):
     return keys, list(zip(begins.tolist(), ends.tolist(), strict=True))
 
 
-def _floats(frame, columns):
-    values = frame[list(columns)]
-    for column in values.columns:
-        if not pd.api.types.is_numeric_dtype(values[column].dtype):
-            raise DataError(f"column {column!r} is not numeric (dtype {values[column].dtype})")
-    array = np.ascontiguousarray(values.to_numpy(dtype="float32"))  # rows contiguous
-    bad = ~np.isfinite(array)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise DataError(
-            f"column {columns[col]!r} has {bad[:, col].sum()} NaN or infinite values "
-            f"(first at position {row}); windows need finite numbers"
-        )
-    return array
-
-
-def _future(frame, spec):
-    parts, columns = [], []
-    if spec.known_future:
-        parts.append(_floats(frame, spec.known_future))
-        columns += list(spec.known_future)
-    if spec.calendar:
-        features = calendar_features(frame.index, spec.calendar)
-        parts.append(features.to_numpy())
-        columns += list(features.columns)
-    return (np.concatenate(parts, axis=1) if parts else None), columns
-
-
 def _static(frame, names, keys, bounds):
-    values = _floats(frame, names)
+    values = finite_floats(frame, names)
     firsts = np.array([begin for begin, _ in bounds])
     for key, (begin, end) in zip(keys, bounds, strict=True):
         varies = (values[begin:end] != values[begin]).any(axis=0)

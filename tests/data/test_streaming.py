@@ -1,9 +1,11 @@
 import itertools
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,6 +129,7 @@ def _same_windows(streamed, expected):
 
 
 COVARIATES = {"known_future": ["flag"], "calendar": ["hour"], "targets": ["a"]}
+CALENDAR = {"calendar": ["hour", "day_of_year"]}
 
 
 @pytest.mark.parametrize(
@@ -154,12 +157,26 @@ def test_windows_are_the_in_memory_windows(paths, layout, stride, chunk_rows, co
         _same_windows(streamed, windows)
 
 
-def test_the_dataset_batches_as_the_in_memory_dataset(paths):
-    spec = WindowSpec(24, 8, 2, known_future=["flag"])
+@pytest.mark.parametrize(
+    ("part", "spec"),
+    [
+        ("all", WindowSpec(24, 8, 2, known_future=["flag"])),
+        ("val", WindowSpec(24, 8, 3, known_future=["flag"], calendar=["hour", "day_of_week"])),
+        ("train", WindowSpec(12, 5, inputs=["a", "flag"], targets="b", **CALENDAR)),
+    ],
+)
+def test_the_dataset_batches_as_the_in_memory_dataset(paths, part, spec):
+    source = open_source(paths["folder"], chunk_rows=CHUNK)
     frame = _memory(paths)
-    streamed = stream_windows(open_source(paths["folder"], chunk_rows=CHUNK), spec)
+    scaler = None
+    if part != "all":  # a part with lookback context, scaled on the training rows
+        source = getattr(split_stream(source, 0.7, 0.1, 0.2, lookback=24), part)
+        parts = split(frame, 0.7, 0.1, 0.2, lookback=24)
+        scaler = Scaler("standard").fit(parts.train)
+        frame = scaler.transform(getattr(parts, part))
+    streamed = stream_windows(source, spec, scaler, shuffle_buffer=0)
     windows = make_windows(frame, spec)
-    got, want = list(streamed.dataset(16)), list(windows.dataset(16))
+    got, want = list(streamed.dataset(16, training=True)), list(windows.dataset(16))
     assert streamed.dataset(16).cardinality() == len(want)
     assert len(got) == len(want)
     for (gx, gy), (wx, wy) in zip(got, want, strict=True):
@@ -167,6 +184,25 @@ def test_the_dataset_batches_as_the_in_memory_dataset(paths):
         for key in wx:
             np.testing.assert_array_equal(gx[key], wx[key])
         np.testing.assert_array_equal(gy, wy)
+
+
+def test_a_value_beyond_float32_in_a_chunk_is_refused_as_in_memory(tmp_path):
+    frame = _series(rows=200)
+    frame.loc[99, "b"] = 1e39  # finite in float64, so read; infinite in the float32 windows
+    path = _csv(tmp_path, frame)
+    spec = WindowSpec(12, 4, known_future=["flag"], calendar=["hour"])
+    message = (
+        "column 'b' has 1 NaN or infinite values (first at position 89); windows need "
+        "finite numbers"
+    )  # row 100 of the file is the part's 90th: chunk 3 of the part, which begins at row 10
+    with raises_exactly(DataError, message):
+        make_windows(read_csv(path).iloc[10:], spec)
+    streamed = stream_windows(open_source(path, chunk_rows=CHUNK).part(10, 200), spec)
+    with raises_exactly(DataError, message):
+        streamed.numpy()
+    # TensorFlow carries the error out of the dataset's reader as its own, message kept.
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(f"DataError: {message}")):
+        list(streamed.dataset(8))
 
 
 def _labels(dataset):
