@@ -12,6 +12,7 @@ against one trial at a time on two threads.
 """
 
 import argparse
+import dataclasses
 import os
 import platform
 import statistics
@@ -23,23 +24,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import forecaster
 from forecaster.cli.loading import load_config
+from forecaster.cli.sections import NEEDS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def compare(config, parallel):
-    settings = config.compare
+    # The config's compare section, its engine and experiment replaced; its models as they are.
+    settings = dataclasses.replace(
+        config.compare, parallel=parallel, experiment=f"benchmark-{parallel or 'sequential'}"
+    )
     start = time.perf_counter()
     table = forecaster.compare_cells(
-        config.data.load(),
-        settings.cells,
-        settings.seeds,
-        baselines=settings.baselines,
-        test_fraction=settings.test_fraction,
-        experiment=f"benchmark-{parallel or 'sequential'}",
+        config.source.load(),
+        **dataclasses.asdict(settings),
+        **config.model_configs(),
         progress=False,
-        parallel=parallel,
-        **config.model.options("cell", "seed"),
     )
     return time.perf_counter() - start, table
 
@@ -49,7 +49,7 @@ def main():
     parser.add_argument("--config", default=str(ROOT / "pipelines" / "configs" / "bikeshare.yaml"))
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
-    config = load_config(args.config, needs=("data", "model", "compare"))
+    config = load_config(args.config, needs=NEEDS["compare"])
     trials = len(config.compare.cells) * config.compare.seeds + len(config.compare.baselines)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; {args.config}")
     print(f"{trials} trials per comparison, {args.repeats} repeat(s)")

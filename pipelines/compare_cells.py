@@ -1,7 +1,7 @@
 """Compares the four cells and the baselines over several seeds on the shipped bike data.
 
 python pipelines/compare_cells.py
-python pipelines/compare_cells.py --seeds 5 --cells lstm cifg --set model.units=64
+python pipelines/compare_cells.py --compare.seeds 5 --compare.cells lstm cifg --network.units 64
 python pipelines/compare_cells.py --config pipelines/configs/quick.yaml
 
 The same as `forecaster compare --config pipelines/configs/bikeshare.yaml`: every run is
@@ -28,7 +28,7 @@ def main():
     cli.add_arguments(parser, "compare", config=str(CONFIG))
     args = parser.parse_args()
     # The config from the file and flags, then cli.compare: the same path as the command.
-    sys.exit(cli.run("compare", args))
+    sys.exit(cli.run("compare", args, prog=parser.prog))
 
 
 if __name__ == "__main__":

@@ -1,27 +1,36 @@
-"""The `forecaster` command (also `python -m forecaster`): fit, compare, backtest, ui and info.
+"""The `forecaster` command (also `python -m forecaster`): fit, compare, backtest, ltsf, ui, info.
 
-    forecaster compare --config pipelines/configs/bikeshare.yaml --seeds 2
-    forecaster fit --config pipelines/configs/quick.yaml --set model.units=64
-    forecaster backtest --config pipelines/configs/quick.yaml --folds 3 --cell gru
-    forecaster ui --port 5000
+    forecaster compare --config pipelines/configs/bikeshare.yaml --compare.seeds 2
+    forecaster fit --config pipelines/configs/quick.yaml --network.units 64
+    forecaster backtest --config pipelines/configs/quick.yaml --backtest.folds 3 --network.cell gru
+    forecaster ltsf --config pipelines/configs/ltsf.yaml --ltsf.model lstm --ltsf.quick
+    forecaster ui --ui.port 5000
     forecaster info                  # versions, processor, native kernels, store, devices
 
-Each command reads a YAML config (`--config`, see `forecaster.cli.sections`); flags override
-it, the named ones (`--data`, `--cell`, `--epochs`, ...) first, then each `--set
-section.key=value` in order. A config error is one line on stderr and exit status 2.
-The MLflow work goes through `forecaster.tracking`, imported only by the commands that track.
+Each command reads a YAML config (`--config`, see `forecaster.cli.sections`); the flags,
+one per field of the sections it reads (`--network.units`, `--train.epochs`, ...; see
+`forecaster.cli.flags`), override it, then each `--set section.key=value` in order. A
+config error is one line on stderr and exit status 2. The MLflow work goes through
+`forecaster.tracking`, imported only by the commands that track.
 
-The parser needs nothing beyond the standard library, so `--help` and a bad flag answer at
-once: the modules a command runs (the config, which builds on TensorFlow and Keras, pandas,
-MLflow) are imported inside the functions that use them, for start-up time, not to break an
-import cycle.
+The parser needs nothing beyond the standard library and the config's dataclasses, so
+`--help`, a bad flag and a bad hyperparameter answer at once: the modules a command runs
+(pandas, TensorFlow and Keras, MLflow) are imported inside the functions that use them, for
+start-up time, not to break an import cycle.
 """
 
 import argparse
+import contextlib
+import dataclasses
+import json
 import sys
+import time
 from pathlib import Path
 
+from forecaster.cli import models
+from forecaster.cli.flags import add_arguments, config_from_args
 from forecaster.cli.process_group import run_group
+from forecaster.cli.sections import SECTIONS, ConfigError
 
 _DESCRIPTIONS = {
     "fit": "Fit one forecaster on the training part, score it on the test part (tracked in "
@@ -30,90 +39,21 @@ _DESCRIPTIONS = {
     "print the table and Welch's t-test p-values.",
     "backtest": "Rolling-origin backtest of the model and the baselines; print the per-fold "
     "table and a summary.",
+    "ltsf": "Run the long-horizon benchmark protocol (LTSF) for one model, tracked in MLflow; "
+    "print its scores as one line of JSON.",
     "ui": "Start `mlflow ui` on 127.0.0.1 against the project's tracking store (Ctrl-C stops it).",
     "info": "Print the versions, the processor and its instruction set, whether the native "
     "kernels are in use (and why not), the tracking store and the devices.",
 }
 # The commands that write to or show the tracking store: it is checked before anything
 # else, so a store that cannot be opened is refused before TensorFlow loads.
-TRACKED = ("fit", "compare", "ui")
+TRACKED = ("fit", "compare", "ltsf", "ui")
 EPILOG = (
-    "Flags override the --config file: the named flags first, then each --set in order. "
-    "Sections and their keys: data (shipped | path | benchmark, rows, and read_csv's "
-    "time_col, columns, date_format, freq, missing, categorical, encoding, sep), model "
-    "(Forecaster keywords: DataConfig, NetworkConfig and TrainConfig fields), compare (cells, "
-    "seeds, baselines, test_fraction, experiment, metric, parallel, address, cpus_per_trial), "
-    "backtest (folds, window, refit, train_size, baselines), fit (test_fraction, output, "
-    "experiment), ui (port)."
+    "Flags override the --config file, then each --set in order. The sections: "
+    + ", ".join(f"{name} ({cls.__name__})" for name, cls in SECTIONS.items())
+    + "; a key is spelled the same in the file, as a flag, in --set, as the MLflow "
+    "parameter and in a saved model."
 )
-
-
-def add_arguments(parser, command, config=None):
-    """Adds `command`'s flags to an `argparse` parser.
-
-    Args:
-        parser: the parser (a subcommand's, or a pipeline script's own).
-        command: "fit", "compare", "backtest" or "ui".
-        config: the default `--config` file; None: none.
-    """
-    parser.add_argument("--config", default=config, metavar="YAML", help="the config file")
-
-    def flag(name, key, help, **options):
-        options.setdefault("metavar", key.partition(".")[2].upper())
-        parser.add_argument(name, dest=key, default=argparse.SUPPRESS, help=help, **options)
-
-    if command != "ui":
-        flag("--data", "data.path", "read this CSV instead of the config's data", metavar="CSV")
-        flag("--epochs", "model.epochs", "most training epochs (model.epochs)", type=int)
-        flag("--units", "model.units", "hidden units per layer (model.units)", type=int)
-    if command in ("fit", "backtest"):
-        flag("--cell", "model.cell", "rnn, lstm, gru or cifg (model.cell)")
-    if command == "compare":
-        flag("--cells", "compare.cells", "the cells to compare (compare.cells)", nargs="+")
-        flag("--seeds", "compare.seeds", "runs per cell (compare.seeds)", type=int)
-        flag(
-            "--parallel",
-            "compare.parallel",
-            "run the trials concurrently on Ray: 'ray' (compare.parallel)",
-            choices=["ray"],
-        )
-        flag(
-            "--address",
-            "compare.address",
-            "the Ray cluster to use with --parallel ray; default: a local instance "
-            "(compare.address)",
-        )
-    if command in ("fit", "compare"):
-        flag("--experiment", f"{command}.experiment", f"MLflow experiment ({command}.experiment)")
-    if command == "fit":
-        flag("--output", "fit.output", "folder to save the model to (fit.output)")
-    if command == "backtest":
-        flag("--folds", "backtest.folds", "forecast origins (backtest.folds)", type=int)
-    if command == "ui":
-        flag("--port", "ui.port", "the port on 127.0.0.1 (ui.port)", type=int)
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override any config key; VALUE is read as YAML (e.g. model.calendar=[hour])",
-    )
-
-
-def config_from_args(args, command):
-    """The `RunConfig` of parsed arguments: the file, then the flags, then each `--set`.
-
-    Raises:
-        ConfigError: as `forecaster.cli.sections.load_config`.
-    """
-    from forecaster.cli.loading import load_config
-    from forecaster.cli.sections import NEEDS
-
-    flags = [(key, value) for key, value in vars(args).items() if "." in key]
-    if any(key == "data.path" for key, _ in flags):  # --data replaces the config's source
-        flags = [("data.shipped", None), ("data.benchmark", None), *flags]
-    return load_config(args.config, [*flags, *args.overrides], needs=NEEDS[command])
 
 
 def fit(config):
@@ -125,7 +65,6 @@ def fit(config):
     import pandas as pd
 
     from forecaster import tracking
-    from forecaster.cli.sections import ConfigError
     from forecaster.data import split
     from forecaster.estimators.saving import MANIFEST
 
@@ -135,17 +74,17 @@ def fit(config):
             f"config key 'fit.output' is {output!r}, which exists and is not a saved "
             "forecaster; pick a new folder"
         )
-    frame = config.data.load()
-    fraction, lookback = config.fit.test_fraction, config.model.data.lookback
+    model = models.build(config.network.cell, config)
+    frame = config.source.load()
+    fraction, lookback = config.fit.test_fraction, config.data.lookback
     parts = split(frame, 1 - fraction, 0.0, fraction, lookback=lookback)
-    model = config.model.forecaster()
     print(
-        f"Fitting {model.network.cell} on {len(parts.train)} rows of {config.data.name}; "
+        f"Fitting {config.network.cell} on {len(parts.train)} rows of {config.source.name}; "
         f"scoring on the last {len(parts.test) - lookback}.",
         flush=True,
     )
     scores = tracking.track_fit(
-        model, parts.train, parts.test, experiment=config.fit.experiment, dataset=config.data.name
+        model, parts.train, parts.test, experiment=config.fit.experiment, dataset=config.source.name
     )
     shown = {k: v for k, v in scores.items() if k not in ("run_id", "windows")}
     print(pd.Series(shown, name="test").to_frame().to_markdown(floatfmt=".4g"))
@@ -168,28 +107,20 @@ def compare(config):
     """
     from forecaster import tracking
 
-    settings, frame = config.compare, config.data.load()
+    settings, frame = config.compare, config.source.load()
     runs = len(settings.cells) * settings.seeds + len(settings.baselines)
     print(
         f"Comparing {', '.join(settings.cells)} over {settings.seeds} seed(s) and "
-        f"{len(settings.baselines)} baselines on {config.data.name} ({len(frame)} rows, last "
+        f"{len(settings.baselines)} baselines on {config.source.name} ({len(frame)} rows, last "
         f"{settings.test_fraction:.0%} for testing): {runs} runs.",
         flush=True,
     )
     table = tracking.compare_cells(
         frame,
-        settings.cells,
-        settings.seeds,
-        baselines=settings.baselines,
-        test_fraction=settings.test_fraction,
-        experiment=settings.experiment,
-        dataset=config.data.name,
-        metric=settings.metric,
+        **dataclasses.asdict(settings),
+        **config.model_configs(),
+        dataset=config.source.name,
         progress=True,
-        parallel=settings.parallel,
-        address=settings.address,
-        cpus_per_trial=settings.cpus_per_trial,
-        **config.model.options("cell", "seed"),
     )
     metric = settings.metric
     columns = [f"{metric}_mean", f"{metric}_std", "mae_mean", "mase_mean"]
@@ -221,13 +152,15 @@ def backtest(config):
     """
     import pandas as pd
 
-    settings, frame = config.backtest, config.data.load()
+    settings, cell = config.backtest, config.network.cell
     options = {"folds": settings.folds, "window": settings.window, "refit": settings.refit}
     options["train_size"] = settings.train_size
-    model = config.model.forecaster()
+    model = models.build(cell, config)
+    baselines = {name: models.build(name, config) for name in settings.baselines}
+    frame = config.source.load()
     print(
-        f"Backtesting {model.network.cell} on {config.data.name}: {settings.folds} folds of "
-        f"{model.data.horizon} steps, {settings.window} window, "
+        f"Backtesting {cell} on {config.source.name}: {settings.folds} folds of "
+        f"{config.data.horizon} steps, {settings.window} window, "
         f"{'refit at every fold' if settings.refit else 'fitted once'}.",
         flush=True,
     )
@@ -235,12 +168,71 @@ def backtest(config):
     shown = ["fold", "cutoff", "mae", "mse", "rmse", "smape", "mase"]
     folds = table[shown].astype({"cutoff": str}).replace({"cutoff": {"NaT": ""}})
     print(folds.to_markdown(index=False, floatfmt=".4g"))
-    means = {model.network.cell: table.iloc[-1]}
-    for name in settings.baselines:
-        means[name] = config.model.baseline(name).backtest(frame, **options).iloc[-1]
+    means = {cell: table.iloc[-1]}
+    for name, baseline in baselines.items():
+        means[name] = baseline.backtest(frame, **options).iloc[-1]
     summary = pd.DataFrame(means).T[shown[2:]].astype(float)
     print(f"\nMean over the folds, model and baselines:\n{summary.to_markdown(floatfmt='.4g')}")
     return table
+
+
+def flat(configs):
+    """Configuration dataclasses by section as one dict of `section.field` keys (MLflow's)."""
+    return {
+        f"{section}.{name}": value
+        for section, values in configs.items()
+        for name, value in dataclasses.asdict(values).items()
+    }
+
+
+def ltsf(config):
+    """Runs the LTSF protocol for one model in an MLflow run; prints its scores as JSON.
+
+    The data set is `source`'s, split at the protocol's borders (`forecaster.evaluation.ltsf`),
+    the model is `ltsf.model` in the model sections. Keras's log goes to stderr, stdout gets
+    one line of JSON.
+
+    Returns:
+        The printed dict: "data", "model", "lookback", "horizon", "quick", "mse", "mae"
+        (scaled), "windows", "wall_seconds" (reading, fitting, scoring and logging),
+        "run_id", "params", "seconds_per_epoch" and "configuration" (the model's
+        configuration, as `section.field`).
+    """
+    from forecaster import tracking
+    from forecaster.evaluation import ltsf as protocol
+
+    start = time.perf_counter()
+    source, settings = config.source, config.ltsf
+    model = models.build(settings.model, config)
+    frame = source.load()
+    stamps = None
+    if source.benchmark is not None:  # the frame may be the file made regular (weather)
+        stamps = protocol.file_stamps(source.file(), frame.index.name)
+        stamps = None if stamps.equals(frame.index) else stamps
+    parts = protocol.protocol_split(frame, source.name, config.data.lookback, stamps)
+    quick = str(settings.quick).lower()
+    with contextlib.redirect_stdout(sys.stderr):  # Keras's log; stdout is for the JSON
+        scores = tracking.track_split(
+            model, parts, experiment=settings.experiment, dataset=source.name, quick=quick,
+            protocol="ltsf",
+        )  # fmt: skip
+    result = {
+        "data": source.name,
+        "model": settings.model,
+        "lookback": config.data.lookback,
+        "horizon": config.data.horizon,
+        "quick": settings.quick,
+        "mse": float(scores["scaled_mse"]),
+        "mae": float(scores["scaled_mae"]),
+        "windows": int(scores["windows"]),
+        "wall_seconds": round(time.perf_counter() - start, 2),
+        "run_id": scores["run_id"],
+        "params": int(scores["params"]),
+        "seconds_per_epoch": round(scores["seconds_per_epoch"], 2),
+        "configuration": flat(model.configs()),
+    }
+    print(json.dumps(result), flush=True)
+    return result
 
 
 def ui(config):
@@ -277,7 +269,14 @@ def info(_config=None):
     return found
 
 
-COMMANDS = {"fit": fit, "compare": compare, "backtest": backtest, "ui": ui, "info": info}
+COMMANDS = {
+    "fit": fit,
+    "compare": compare,
+    "backtest": backtest,
+    "ltsf": ltsf,
+    "ui": ui,
+    "info": info,
+}
 
 
 def parser():
@@ -289,38 +288,47 @@ def parser():
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         sub = commands.add_parser(
-            name, help=_DESCRIPTIONS[name], description=_DESCRIPTIONS[name], epilog=EPILOG
+            name,
+            help=_DESCRIPTIONS[name],
+            description=_DESCRIPTIONS[name],
+            epilog=EPILOG,
+            allow_abbrev=False,
         )
         if name != "info":
             add_arguments(sub, name)
     return main_parser
 
 
-def run(command, args):
+def run(command, args, prog=None):
     """Builds the config from parsed arguments and runs `command`; returns the exit status.
 
     A bad config, a missing file or data that does not fit the config is one line on
-    stderr and status 2, with no traceback.
+    stderr, `<prog>: error: <what>`, and status 2, with no traceback.
+
+    Args:
+        command: a key of `COMMANDS`.
+        args: the parsed arguments (`add_arguments`'s flags).
+        prog: the program's name in an error; None: "forecaster <command>".
     """
     from forecaster.tracking.location import TrackingStoreError, tracking_uri
 
+    prefix = f"{prog or f'forecaster {command}'}: error:"
     try:
         if command in TRACKED:
             tracking_uri()  # refuses a store that cannot be opened, in milliseconds
         if command == "info":
             info()
             return 0
-    except TrackingStoreError as error:
-        print(f"forecaster {command}: error: {error}", file=sys.stderr)
+        config = config_from_args(args, command)  # before pandas or TensorFlow load
+    except (ConfigError, TrackingStoreError) as error:
+        print(prefix, error, file=sys.stderr)
         return 2
-    from forecaster.cli.sections import ConfigError
     from forecaster.data import DataError
 
     try:
-        config = config_from_args(args, command)
         result = COMMANDS[command](config)
     except (ConfigError, DataError, FileNotFoundError, TrackingStoreError) as error:
-        print(f"forecaster {command}: error: {error}", file=sys.stderr)
+        print(prefix, error, file=sys.stderr)
         return 2
     return result if command == "ui" else 0
 

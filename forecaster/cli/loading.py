@@ -1,10 +1,17 @@
 """Reading a `forecaster` YAML config file, with `section.key=value` overrides after it.
 
 `load_config(path, overrides)` reads the file with `yaml.safe_load`, applies each override
-(its value read as YAML, so `model.calendar=[hour]` works), checks every value against the
-type of its field in the section dataclasses of `forecaster.cli.sections`, and builds them.
+(its value read as YAML, so `data.calendar=[hour]` works), checks every value against the
+type of its field in the section dataclasses (`forecaster.cli.sections.SECTIONS`) and
+builds them, each checking its own values. A refused value is a one-line `ConfigError`
+naming its key: the check's `forecaster.checks.InvalidValueError.name` is the field.
+
+The spellings of forecaster 0.1 are refused with the new one: the `model` section (now
+`data`, `network` and `train`) and the series' keys of the old `data` section (now
+`source`).
 """
 
+import copy
 import dataclasses
 import re
 import types
@@ -13,7 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from forecaster.cli.sections import SECTIONS, ConfigError, ModelConfig, RunConfig, fail
+from forecaster import checks
+from forecaster.cli.sections import MODEL_SECTIONS, QUICK, SECTIONS, ConfigError, RunConfig
 
 _WORDS = {
     bool: "true or false",
@@ -23,14 +31,26 @@ _WORDS = {
     tuple: "a list of strings",
     type(None): "null",
 }
+# Naming one source on the command line drops the file's sources it excludes.
+_EXCLUDES = {"shipped": ("benchmark", "path"), "path": ("shipped",), "benchmark": ("shipped",)}
+
+
+def kinds(annotation):
+    """The types a field's annotation allows: `int | None` -> `(int, NoneType)`."""
+    if isinstance(annotation, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+def fail(key, accepted, value):
+    """Raises the `ConfigError` for a value that is not what `key` accepts."""
+    raise ConfigError(f"config key {key!r} must be {accepted}, got {value!r}")
 
 
 def _typed(key, value, annotation):
     """`value` checked against a field's annotation; lists become tuples."""
-    kinds = (
-        typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
-    )
-    for kind in kinds:
+    allowed = kinds(annotation)
+    for kind in allowed:
         if kind is type(None) and value is None:
             return None
         if kind is bool and isinstance(value, bool):
@@ -54,7 +74,7 @@ def _typed(key, value, annotation):
             and all(isinstance(v, str) for v in value)
         ):
             return tuple(value)
-    fail(key, " or ".join(_WORDS[kind] for kind in kinds), value)
+    fail(key, " or ".join(_WORDS[kind] for kind in allowed), value)
 
 
 def _section(name, values):
@@ -64,18 +84,55 @@ def _section(name, values):
             f"config section {name!r} must be a mapping of keys to values, got {values!r}"
         )
     cls = SECTIONS[name]
-    known = (
-        ModelConfig.annotations()
-        if cls is ModelConfig
-        else {f.name: f.type for f in dataclasses.fields(cls)}
-    )
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in values:
-        if key not in known:
+        if key not in fields:
             raise ConfigError(
-                f"config key '{name}.{key}' is not known; known keys are {sorted(known)}"
+                f"config key '{name}.{key}' is not known; known keys are {sorted(fields)}"
             )
-    typed = {key: _typed(f"{name}.{key}", value, known[key]) for key, value in values.items()}
-    return ModelConfig.from_section(typed) if cls is ModelConfig else cls(**typed)
+    for key, field in fields.items():
+        if key not in values and field.default is dataclasses.MISSING:
+            raise ConfigError(f"config key '{name}.{key}' is required")
+    typed = {key: _typed(f"{name}.{key}", value, fields[key].type) for key, value in values.items()}
+    try:
+        return cls(**typed)
+    except checks.InvalidValueError as error:
+        if error.name in fields:
+            raise ConfigError(f"config key '{name}.{error.name}': {error}") from None
+        raise ConfigError(f"config section {name!r}: {error}") from None
+    except ValueError as error:
+        raise ConfigError(f"config section {name!r}: {error}") from None
+
+
+def _check_spellings(raw):
+    """Refuses the sections and keys of forecaster 0.1, naming the new spelling."""
+    if "model" in raw:
+        message = (
+            "config section 'model' was split into 'data', 'network' and 'train' in forecaster 0.2"
+        )
+        model = raw["model"] if isinstance(raw["model"], dict) else {}
+        for key in model:
+            home = section_of(key, MODEL_SECTIONS)
+            if home is not None:
+                message += f": write model.{key} as {home}.{key}"
+                break
+        raise ConfigError(message)
+    data = raw.get("data")
+    if isinstance(data, dict):
+        for key in data:
+            if section_of(key, ("data",)) is None and section_of(key, ("source",)):
+                raise ConfigError(
+                    f"config key 'data.{key}' moved to 'source.{key}' in forecaster 0.2 "
+                    "(the section 'data' holds the DataConfig: lookback, horizon, ...)"
+                )
+
+
+def section_of(key, names):
+    """The first of the sections `names` with a field `key`, or None."""
+    for name in names:
+        if key in {f.name for f in dataclasses.fields(SECTIONS[name])}:
+            return name
+    return None
 
 
 def _parsed(assignment):
@@ -101,6 +158,42 @@ def _override(raw, key, value):
     raw[section][name] = value
 
 
+def _merged(raw, pairs, given):
+    """A copy of the file's `raw` config with the `(key, value)` pairs applied in order.
+
+    `given` are the keys of the command line: a source named there drops the file's
+    sources it excludes.
+    """
+    raw = copy.deepcopy(raw)
+    source = raw.get("source")
+    if isinstance(source, dict):
+        for key in given:
+            section, _, name = key.partition(".")
+            for other in _EXCLUDES.get(name, ()) if section == "source" else ():
+                if f"source.{other}" not in given:
+                    source.pop(other, None)
+    for key, value in pairs:
+        _override(raw, key, value)
+    return raw
+
+
+def _built(raw, needs):
+    """The `RunConfig` of a raw config: each section given or needed, checked."""
+    _check_spellings(raw)
+    for name in raw:
+        if name not in SECTIONS:
+            raise ConfigError(
+                f"config section {name!r} is not known; known sections are {list(SECTIONS)}"
+            )
+    return RunConfig(
+        **{
+            name: _section(name, raw.get(name) or {})
+            for name in SECTIONS
+            if name in raw or name in needs
+        }
+    )
+
+
 def read_yaml(path):
     """The raw mapping of a YAML config file; a missing or malformed file is a `ConfigError`."""
     if not Path(path).is_file():
@@ -120,10 +213,13 @@ def read_yaml(path):
 def load_config(path=None, overrides=(), needs=()):
     """Reads a config file, applies overrides and checks every section.
 
+    With `ltsf.quick` true, the keys of `forecaster.cli.sections.QUICK` are set over the
+    file and under the overrides.
+
     Args:
         path: a YAML file, or None to start from nothing.
         overrides: `"section.key=value"` strings (the value read as YAML) or `(key, value)`
-            pairs, applied in order after the file.
+            pairs, applied in order after the file: the command line.
         needs: the sections that must be there (built from their defaults when absent).
 
     Returns:
@@ -133,21 +229,13 @@ def load_config(path=None, overrides=(), needs=()):
         ConfigError: an unknown section or key, a wrong type or a bad value.
 
     Example:
-        >>> load_config("pipelines/configs/quick.yaml", ["compare.seeds=1"]).compare.seeds
-        1
+        >>> load_config("pipelines/configs/quick.yaml", ["network.units=16"]).network.units
+        16
     """
     raw = {} if path is None else read_yaml(path)
-    for override in overrides:
-        key, value = _parsed(override) if isinstance(override, str) else override
-        _override(raw, key, value)
-    for name in raw:
-        if name not in SECTIONS:
-            raise ConfigError(
-                f"config section {name!r} is not known; known sections are {list(SECTIONS)}"
-            )
-    built = {
-        name: _section(name, raw.get(name) or {})
-        for name in SECTIONS
-        if name in raw or name in needs
-    }
-    return RunConfig(**built)
+    pairs = [_parsed(o) if isinstance(o, str) else tuple(o) for o in overrides]
+    given = {key for key, _ in pairs}
+    config = _built(_merged(raw, pairs, given), needs)
+    if config.ltsf is not None and config.ltsf.quick:
+        config = _built(_merged(raw, [*QUICK.items(), *pairs], given), needs)
+    return config

@@ -1,75 +1,87 @@
-"""The configs of the `forecaster` command and the pipelines: YAML sections as dataclasses.
+"""The sections of a `forecaster` config: one frozen dataclass each.
 
-A YAML config (read with `yaml.safe_load`) has one section per concern, each read into a
-frozen dataclass: `data` (`DataSource`: where the series comes from), `model` (`ModelConfig`:
-the `Forecaster` keywords), `compare`, `backtest`, `fit` and `ui`:
+A YAML config (read by `forecaster.cli.loading`) has a section per dataclass. The model's
+hyperparameters are the sections `data`, `network`, `train` and `linear`, the dataclasses
+of `forecaster.config` under the names a saved model and MLflow give them; the run's are
+`source` (where the series comes from), `fit`, `compare`, `backtest`, `ltsf` and `ui`:
 
-    data: {shipped: bikeshare}            # or {path: my.csv, missing: ffill}, {benchmark: ETTh1}
-    model: {lookback: 48, horizon: 24, targets: [bikers], calendar: [hour], units: 32}
+    source: {shipped: bikeshare}       # or {path: my.csv, missing: ffill}, {benchmark: ETTh1}
+    data: {lookback: 48, horizon: 24, targets: [bikers], calendar: [hour]}
+    network: {units: 32}
+    train: {epochs: 15, verbose: 0}
     compare: {cells: [lstm, cifg], seeds: 3, experiment: bikeshare-cells}
 
-`forecaster.cli.loading.load_config(path, overrides)` reads a file into them. An unknown
-section or key, a wrong type or a bad value is a one-line `ConfigError` naming the key and
-what is accepted.
+So a key has one spelling: `network: {units: 64}` in the file, `--set network.units=64`,
+the flag `--network.units 64`, the MLflow parameter `network.units` and a saved model's
+`configs.network.units`. Each dataclass checks its own values with `forecaster.checks`;
+the loader names the key of a refused one.
+
+This module loads the standard library and `forecaster.config` only, so a bad
+hyperparameter is refused at once; what a run section's names are checked against (data
+sets, baselines, metrics) is imported when that section is built.
 """
 
 import dataclasses
-import re
 from pathlib import Path
 
-from forecaster.cells import NAMES
-from forecaster.cells import get as get_cell
-from forecaster.config import DataConfig, NetworkConfig, TrainConfig, field_names
-from forecaster.data import read_csv
-from forecaster.data.datasets import BENCHMARKS, SHIPPED, load_benchmark, load_shipped
-from forecaster.data.reading import CATEGORICAL_POLICIES
-from forecaster.data.timestamps import MISSING_POLICIES
-from forecaster.estimators.baselines import BASELINES
-from forecaster.estimators.neural import Forecaster
-from forecaster.evaluation.backtesting import WINDOWS
-from forecaster.evaluation.metrics import METRICS
+from forecaster import checks
+from forecaster.config import (
+    CELLS,
+    DataConfig,
+    LinearConfig,
+    NetworkConfig,
+    TrainConfig,
+    check_cell,
+)
 from forecaster.tracking.parallel import ENGINES
+
+# What the LTSF benchmark runs: a cell in the network of the `network` section, or a baseline.
+LTSF_MODELS = (*CELLS, "naive", "linear")
+# `ltsf.quick`: one epoch of a small network on every 16th training window (every test
+# window is still scored). These keys are set over the file and under the command line.
+QUICK = {"train.epochs": 1, "network.units": 16, "data.stride": 16}
 
 
 class ConfigError(ValueError):
     """A config file or flag is not usable; the message names the key and what is accepted."""
 
 
-def fail(key, accepted, value):
-    """Raises the `ConfigError` for a value that is not what `key` accepts."""
-    raise ConfigError(f"config key {key!r} must be {accepted}, got {value!r}")
+def _baselines():
+    from forecaster.estimators.baselines import BASELINES  # TensorFlow: only when needed
+
+    return tuple(BASELINES)
 
 
-def _choice(key, value, known):
-    if value not in known:
-        raise ConfigError(f"config key {key!r} is {value!r}; known values are {list(known)}")
-
-
-def _positive(key, value):
-    if value is not None and value < 1:
-        fail(key, "a positive integer", value)
-
-
-def _fraction(key, value):
-    if not 0 < value < 1:
-        fail(key, "a number in (0, 1)", value)
+def _check_baselines(name, values):
+    known = _baselines()
+    for value in values:
+        checks.choice(name, value, known)
 
 
 @dataclasses.dataclass(frozen=True)
-class DataSource:
-    """Where the series comes from: the `data` section.
+class SourceConfig:
+    """Where the series comes from: the `source` section.
 
-    Give exactly one of `shipped` or `path`, or `benchmark` (with `path` optionally naming
-    a local copy). The other keys are `forecaster.read_csv` arguments (None: the reader's
-    default, or the data set's own for shipped and benchmark data).
+    Give one of `shipped`, `path` or `benchmark` (with `path` optionally naming a local
+    copy, the file or a folder holding it). The other keys are `forecaster.read_csv`
+    arguments (None: the reader's default, or the data set's own for shipped and benchmark
+    data). On the command line, naming `path` drops the file's `shipped`, and naming
+    `shipped` or `benchmark` drops the file's other source.
 
     Attributes:
         shipped: a data set in the project's data/ folder ("bikeshare").
         benchmark: "ETTh1", "ETTh2", "ETTm1", "ETTm2" or "weather".
-        path: a CSV file, relative to the working directory.
+        path: a CSV file, relative to the working directory (or, with benchmark, the file
+            or a folder holding it).
         rows: keep only the last `rows` rows; None: all.
-        time_col, columns, date_format, freq, missing, categorical, encoding, sep: as in
-            `forecaster.read_csv`.
+        time_col: the time column(s), as in `forecaster.read_csv`.
+        columns: the columns to read, as in `forecaster.read_csv`.
+        date_format: the timestamps' format, as in `forecaster.read_csv`.
+        freq: the series' frequency, as in `forecaster.read_csv`.
+        missing: what fills missing steps, as in `forecaster.read_csv`.
+        categorical: what to do with text columns, as in `forecaster.read_csv`.
+        encoding: the file's encoding, as in `forecaster.read_csv`.
+        sep: the column separator, as in `forecaster.read_csv`.
     """
 
     shipped: str | None = None
@@ -87,101 +99,87 @@ class DataSource:
 
     def __post_init__(self):
         """Checks that one source is named and every value is accepted."""
+        from forecaster.data.datasets import BENCHMARKS, SHIPPED  # pandas: only when needed
+        from forecaster.data.reading import CATEGORICAL_POLICIES
+        from forecaster.data.timestamps import MISSING_POLICIES
+
         if self.shipped is None and self.benchmark is None and self.path is None:
-            raise ConfigError("config section 'data' needs one of 'shipped', 'path', 'benchmark'")
+            raise ValueError("give one of 'shipped', 'path' or 'benchmark'")
         if self.shipped is not None:
-            _choice("data.shipped", self.shipped, SHIPPED)
+            checks.choice("shipped", self.shipped, tuple(SHIPPED))
             for other in ("benchmark", "path"):
                 if getattr(self, other) is not None:
-                    message = f"config keys 'data.shipped' and 'data.{other}' exclude each other"
-                    raise ConfigError(message)
+                    raise ValueError(f"'shipped' and {other!r} exclude each other")
         if self.benchmark is not None:
-            _choice("data.benchmark", self.benchmark, BENCHMARKS)
-        _positive("data.rows", self.rows)
+            checks.choice("benchmark", self.benchmark, tuple(BENCHMARKS))
+        checks.positive_int("rows", self.rows, optional=True)
         if self.missing is not None:
-            _choice("data.missing", self.missing, MISSING_POLICIES)
+            checks.choice("missing", self.missing, MISSING_POLICIES)
         if self.categorical is not None:
-            _choice("data.categorical", self.categorical, CATEGORICAL_POLICIES)
+            checks.choice("categorical", self.categorical, CATEGORICAL_POLICIES)
 
     @property
     def name(self):
-        """The data set's name, for MLflow's tags."""
+        """The data set's name, for the borders of a benchmark and MLflow's tags."""
         return self.shipped or self.benchmark or Path(self.path).stem
+
+    def read_options(self):
+        """The `forecaster.read_csv` arguments given."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)[4:]
+            if getattr(self, f.name) is not None
+        }
+
+    def file(self):
+        """The CSV the series is read from."""
+        from forecaster.data.datasets import benchmark_path, shipped_path
+
+        if self.shipped is not None:
+            return shipped_path(self.shipped)
+        if self.benchmark is not None:
+            return benchmark_path(self.benchmark, path=self.path)
+        return Path(self.path)
 
     def load(self):
         """Reads the series; a missing file is a `ConfigError` naming it."""
-        read = {
-            name: getattr(self, name)
-            for name in field_names(DataSource)[4:]
-            if getattr(self, name) is not None
-        }
+        from forecaster.data import read_csv
+        from forecaster.data.datasets import load_benchmark, load_shipped
+
         if self.shipped is not None:
-            frame = load_shipped(self.shipped, **read)
+            frame = load_shipped(self.shipped, **self.read_options())
         elif self.benchmark is not None:
             try:
-                frame = load_benchmark(self.benchmark, path=self.path, **read)
+                frame = load_benchmark(self.benchmark, path=self.path, **self.read_options())
             except FileNotFoundError as error:
-                raise ConfigError(str(error)) from None
+                raise ConfigError(f"config key 'source.path': {error}") from None
         else:
             if not Path(self.path).is_file():
                 raise ConfigError(
-                    f"data file {self.path!r} (config key 'data.path') does not exist"
+                    f"data file {self.path!r} (config key 'source.path') does not exist"
                 )
-            frame = read_csv(self.path, **read)
+            frame = read_csv(self.path, **self.read_options())
         return frame if self.rows is None else frame.iloc[-self.rows :]
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    """The `model` section: `Forecaster` keywords, checked by the three dataclasses.
+class FitConfig:
+    """The `fit` section.
 
     Attributes:
-        data: the `DataConfig` (lookback and horizon are required).
-        network: the `NetworkConfig`.
-        train: the `TrainConfig`.
+        test_fraction: the last share of the rows held out and scored.
+        output: a folder to save the fitted forecaster to; None: only the MLflow run
+            holds it (under `forecaster/`).
+        experiment: the MLflow experiment.
     """
 
-    data: DataConfig
-    network: NetworkConfig
-    train: TrainConfig
+    test_fraction: float = 0.2
+    output: str | None = None
+    experiment: str = "fit"
 
-    @staticmethod
-    def annotations():
-        """Each model key's type, from the three dataclasses' fields."""
-        classes = (DataConfig, NetworkConfig, TrainConfig)
-        return {f.name: f.type for c in classes for f in dataclasses.fields(c)}
-
-    @classmethod
-    def from_section(cls, values):
-        """Builds the configs from the section's (type-checked) values."""
-        for key in ("lookback", "horizon"):
-            if key not in values:
-                raise ConfigError(f"config key 'model.{key}' is required")
-        try:
-            model = Forecaster(**values)
-        except ValueError as error:
-            message = str(error)
-            found = [
-                (m.start(), k) for k in cls.annotations() if (m := re.search(rf"\b{k}\b", message))
-            ]
-            where = f"key 'model.{min(found)[1]}'" if found else "section 'model'"
-            raise ConfigError(f"config {where}: {message}") from None
-        return cls(model.data, model.network, model.train)
-
-    def options(self, *leave_out):
-        """The `Forecaster` keywords, without those named in `leave_out`."""
-        merged = {}
-        for config in (self.data, self.network, self.train):
-            merged.update(dataclasses.asdict(config))
-        return {k: v for k, v in merged.items() if k not in leave_out}
-
-    def forecaster(self):
-        """A new, unfitted `Forecaster` of this configuration."""
-        return Forecaster.from_configs(self.data, self.network, self.train)
-
-    def baseline(self, name):
-        """A new, unfitted baseline (a `BASELINES` name) on the same data configuration."""
-        return BASELINES[name](**dataclasses.asdict(self.data))
+    def __post_init__(self):
+        """Checks every value."""
+        checks.fraction("test_fraction", self.test_fraction)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,8 +187,8 @@ class CompareConfig:
     """The `compare` section (see `forecaster.tracking.compare_cells`).
 
     Attributes:
-        cells: the cells compared.
-        seeds: runs per cell, seeds 0 .. seeds - 1 (`model.seed` is not used).
+        cells: the cells compared (each replaces `network.cell`).
+        seeds: runs per cell, seeds 0 .. seeds - 1 (each replaces `train.seed`).
         baselines: names from `forecaster.estimators.baselines.BASELINES`.
         test_fraction: the last share of the rows every model is scored on.
         experiment: the MLflow experiment.
@@ -200,7 +198,7 @@ class CompareConfig:
         cpus_per_trial: with parallel "ray", the CPUs (and threads) each trial gets.
     """
 
-    cells: tuple = NAMES
+    cells: tuple = CELLS
     seeds: int = 3
     baselines: tuple = ("naive", "seasonal_naive", "linear")
     test_fraction: float = 0.2
@@ -212,18 +210,16 @@ class CompareConfig:
 
     def __post_init__(self):
         """Checks every value."""
+        from forecaster.evaluation.metrics import METRICS  # pandas: only when needed
+
         for cell in self.cells:
-            try:
-                get_cell(cell)
-            except ValueError as error:
-                raise ConfigError(f"config key 'compare.cells': {error}") from None
-        _positive("compare.seeds", self.seeds)
-        for name in self.baselines:
-            _choice("compare.baselines", name, BASELINES)
-        _fraction("compare.test_fraction", self.test_fraction)
-        _choice("compare.metric", self.metric, METRICS)
-        _choice("compare.parallel", self.parallel, (None, *ENGINES))
-        _positive("compare.cpus_per_trial", self.cpus_per_trial)
+            check_cell("cells", cell)
+        checks.positive_int("seeds", self.seeds)
+        _check_baselines("baselines", self.baselines)
+        checks.fraction("test_fraction", self.test_fraction)
+        checks.choice("metric", self.metric, METRICS)
+        checks.choice("parallel", self.parallel, (None, *ENGINES))
+        checks.positive_int("cpus_per_trial", self.cpus_per_trial)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,31 +242,36 @@ class BacktestConfig:
 
     def __post_init__(self):
         """Checks every value."""
-        _positive("backtest.folds", self.folds)
-        _choice("backtest.window", self.window, WINDOWS)
-        _positive("backtest.train_size", self.train_size)
-        for name in self.baselines:
-            _choice("backtest.baselines", name, BASELINES)
+        from forecaster.evaluation.backtesting import WINDOWS  # pandas: only when needed
+
+        checks.positive_int("folds", self.folds)
+        checks.choice("window", self.window, WINDOWS)
+        checks.positive_int("train_size", self.train_size, optional=True)
+        _check_baselines("baselines", self.baselines)
 
 
 @dataclasses.dataclass(frozen=True)
-class FitConfig:
-    """The `fit` section.
+class LtsfConfig:
+    """The `ltsf` section: one run of the long-horizon benchmark protocol.
+
+    The protocol is `forecaster.evaluation.ltsf`; the data set is the `source` section's,
+    the model's settings are the `data`, `network`, `train` and `linear` sections'.
 
     Attributes:
-        test_fraction: the last share of the rows held out and scored.
-        output: a folder to save the fitted forecaster to; None: only the MLflow run
-            holds it (under `forecaster/`).
+        model: a cell ("rnn", "lstm", "gru", "cifg", replacing `network.cell`), "naive"
+            (repeat the last value) or "linear" (the `linear` section's least-squares map).
+        quick: the smoke mode: train.epochs 1, network.units 16 and data.stride 16 over
+            the file (flags still override them); every test window is scored as always.
         experiment: the MLflow experiment.
     """
 
-    test_fraction: float = 0.2
-    output: str | None = None
-    experiment: str = "fit"
+    model: str = "gru"
+    quick: bool = False
+    experiment: str = "ltsf"
 
     def __post_init__(self):
-        """Checks every value."""
-        _fraction("fit.test_fraction", self.test_fraction)
+        """Checks the model's name."""
+        checks.choice("model", self.model, LTSF_MODELS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,37 +286,53 @@ class UiConfig:
 
     def __post_init__(self):
         """Checks the port."""
-        if not 1 <= self.port <= 65535:
-            fail("ui.port", "a port number in [1, 65535]", self.port)
+        if isinstance(self.port, bool) or not 1 <= self.port <= 65535:
+            raise checks.InvalidValueError("port", f"port must be in [1, 65535], got {self.port!r}")
+
+
+# Every section by its name, in the order they are built: the model's, which load nothing,
+# before the run's, whose checks read the data sets', the baselines' and the metrics' names.
+SECTIONS = {
+    "data": DataConfig,
+    "network": NetworkConfig,
+    "train": TrainConfig,
+    "linear": LinearConfig,
+    "source": SourceConfig,
+    "fit": FitConfig,
+    "compare": CompareConfig,
+    "backtest": BacktestConfig,
+    "ltsf": LtsfConfig,
+    "ui": UiConfig,
+}
+MODEL_SECTIONS = ("data", "network", "train", "linear")
 
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """A whole config: each section, or None where a command needs none and none was given.
+    """A whole config: each section's dataclass, or None where a command needs none."""
 
-    Each field holds its section's dataclass (see `SECTIONS`).
-    """
-
-    data: DataSource | None = None
-    model: ModelConfig | None = None
+    data: DataConfig | None = None
+    network: NetworkConfig | None = None
+    train: TrainConfig | None = None
+    linear: LinearConfig | None = None
+    source: SourceConfig | None = None
+    fit: FitConfig | None = None
     compare: CompareConfig | None = None
     backtest: BacktestConfig | None = None
-    fit: FitConfig | None = None
+    ltsf: LtsfConfig | None = None
     ui: UiConfig | None = None
 
+    def model_configs(self):
+        """The model's sections given, by name: what a forecaster is built from."""
+        return {name: getattr(self, name) for name in MODEL_SECTIONS if getattr(self, name)}
 
-SECTIONS = {
-    "data": DataSource,
-    "model": ModelConfig,
-    "compare": CompareConfig,
-    "backtest": BacktestConfig,
-    "fit": FitConfig,
-    "ui": UiConfig,
-}
-# What each command reads; sections it does not read are still checked when given.
+
+# The sections each command reads (built from their defaults when absent); the sections it
+# does not read are still checked when given.
 NEEDS = {
-    "fit": ("data", "model", "fit"),
-    "compare": ("data", "model", "compare"),
-    "backtest": ("data", "model", "backtest"),
+    "fit": ("source", "data", "network", "train", "fit"),
+    "compare": ("source", "data", "network", "train", "linear", "compare"),
+    "backtest": ("source", "data", "network", "train", "linear", "backtest"),
+    "ltsf": ("source", "data", "network", "train", "linear", "ltsf"),
     "ui": ("ui",),
 }

@@ -14,8 +14,8 @@ import time
 import mlflow
 import pandas as pd
 
-from forecaster import cells
-from forecaster.config import DataConfig, field_names
+from forecaster import cells, checks
+from forecaster.config import DataConfig, LinearConfig, NetworkConfig, TrainConfig, route
 from forecaster.data import split
 from forecaster.estimators.base import BaseForecaster
 from forecaster.estimators.baselines import BASELINES
@@ -96,6 +96,63 @@ def run_trial(trial, context):
     return Outcome(trial.label, row=comparison.row(trial.name, trial.seed, scores, seconds))
 
 
+def configurations(data=None, network=None, train=None, linear=None, **options):
+    """The configuration dataclasses a comparison's models share, by section name.
+
+    Args:
+        data: a `DataConfig`; None: one made of the `options` it has fields for (lookback
+            and horizon are then needed).
+        network: a `NetworkConfig` (its cell is each trial's); None: the defaults.
+        train: a `TrainConfig` (its seed is each trial's); None: the defaults.
+        linear: a `LinearConfig`, for the linear baseline; None: the defaults.
+        **options: fields of any of the four, each replacing the field of that name.
+
+    Returns:
+        {"data": ..., "network": ..., "train": ..., "linear": ...}.
+
+    Raises:
+        ValueError: an option is no field of the four, or sets the cell or the seed (the
+            comparison's own), or neither `data` nor lookback and horizon are given.
+    """
+    for key in ("cell", "seed"):
+        if key in options:
+            raise ValueError(
+                f"compare_cells sets each trial's {key} itself (cells=, seeds=); drop {key}="
+            )
+    given = {"data": data, "network": network, "train": train, "linear": linear}
+    classes = {"data": DataConfig, "network": NetworkConfig, "train": TrainConfig}
+    classes["linear"] = LinearConfig
+    routed = route(options, *classes.values())
+    configs = {}
+    for (name, cls), values in zip(classes.items(), routed, strict=True):
+        if given[name] is not None:
+            configs[name] = dataclasses.replace(given[name], **values)
+        elif name == "data" and not {"lookback", "horizon"} <= set(values):
+            raise ValueError("compare_cells needs data= (a DataConfig) or lookback= and horizon=")
+        else:
+            configs[name] = cls(**values)
+    return configs
+
+
+def trials(cells, seeds, baselines, configs):
+    """A `Trial` per (cell, seed) and per baseline, each model built from `configs`.
+
+    Every model is built here, so a bad configuration fails before any run is made.
+    """
+    made = []
+    for cell in cells:
+        network = dataclasses.replace(configs["network"], cell=cell)
+        for seed in range(seeds):
+            train = dataclasses.replace(configs["train"], seed=seed)
+            model = Forecaster.from_configs(data=configs["data"], network=network, train=train)
+            made.append(Trial(cell, seed, model))
+    for name in baselines:
+        cls = BASELINES[name]
+        model = cls.from_configs(**{key: configs[key] for key in cls.config_classes()})
+        made.append(Trial(name, None, model))
+    return made
+
+
 def compare_cells(
     frame,
     cells=cells.NAMES,
@@ -110,6 +167,10 @@ def compare_cells(
     parallel=None,
     address=None,
     cpus_per_trial=1,
+    data=None,
+    network=None,
+    train=None,
+    linear=None,
     **options,
 ):
     """Trains every cell over several seeds (and the baselines), all tracked in MLflow.
@@ -142,7 +203,12 @@ def compare_cells(
             this process already started (`ray.init`) is used as it is.
         cpus_per_trial: with parallel="ray", the CPUs each trial reserves, and the
             TensorFlow threads it uses.
-        **options: `Forecaster` keywords shared by every cell (lookback and horizon needed).
+        data: the `DataConfig` every model shares.
+        network: the `NetworkConfig` of the cells (its `cell` is each trial's).
+        train: the `TrainConfig` of the cells (its `seed` is each trial's).
+        linear: the `LinearConfig` of the linear baseline.
+        **options: fields of those four dataclasses (lookback, horizon, units, epochs,
+            ...), over the dataclasses given (see `configurations`).
 
     Returns:
         The comparison table, one row per model: the mean and standard deviation over the
@@ -152,28 +218,14 @@ def compare_cells(
 
     Example:
         >>> table = compare_cells(frame, seeds=3, lookback=48, horizon=24, targets=["bikers"])
+        >>> table = compare_cells(frame, ["lstm", "gru"], 3, data=DataConfig(48, 24), train=fast)
     """
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
-    if metric not in METRICS:
-        raise ValueError(f"metric={metric!r} is not known; pass one of {METRICS}")
-    if parallel is not None and parallel not in parallel_.ENGINES:
-        raise ValueError(
-            f"parallel={parallel!r} is not known; pass None or one of {parallel_.ENGINES}"
-        )
-    if parallel == "ray":
-        parallel_.check(cpus_per_trial)
-    unknown = [b for b in baselines if b not in BASELINES]
-    if unknown:
-        raise ValueError(f"unknown baseline {unknown[0]!r}; known: {sorted(BASELINES)}")
+    _check(seeds, baselines, metric, parallel, cpus_per_trial)
+    configs = configurations(data, network, train, linear, **options)
     cells = [c.lower() for c in cells]
-    # Build every model first, so a bad option fails before any run is made.
-    trials = [
-        Trial(c, s, Forecaster(cell=c, seed=s, **options)) for c in cells for s in range(seeds)
-    ]
-    data_options = {k: v for k, v in options.items() if k in field_names(DataConfig)}
-    trials += [Trial(name, None, BASELINES[name](**data_options)) for name in baselines]
-    parts = split(frame, 1 - test_fraction, 0.0, test_fraction, lookback=options.get("lookback"))
+    made = trials(cells, seeds, baselines, configs)
+    lookback = configs["data"].lookback
+    parts = split(frame, 1 - test_fraction, 0.0, test_fraction, lookback=lookback)
     say = _printer(progress)
     experiment_id = store.experiment_id(experiment)
     with sigterm_as_interrupt(), tracked_run(experiment_id=experiment_id) as parent:
@@ -186,32 +238,60 @@ def compare_cells(
                 "parallel": parallel or "none",
             }
         )
-        run_id = parent.info.run_id
-        uri = location.tracking_uri()
-        context = Context(uri, experiment_id, run_id, parts.train, parts.test, dataset)
+        context = Context(
+            location.tracking_uri(), experiment_id, parent.info.run_id, parts.train,
+            parts.test, dataset,
+        )  # fmt: skip
         start = time.perf_counter()
         if parallel == "ray":
-            outcomes = _on_ray(trials, context, address, cpus_per_trial, say)
+            outcomes = _on_ray(made, context, address, cpus_per_trial, say)
         else:
-            outcomes = _one_by_one(trials, context, say)
+            outcomes = _one_by_one(made, context, say)
         mlflow.log_metric("wall_seconds", time.perf_counter() - start)
-        failed = {o.label: f"{type(o.error).__name__}: {o.error}" for o in outcomes if o.error}
-        if len(failed) == len(outcomes):
-            raise outcomes[0].error
-        if failed:
-            mlflow.set_tag("failed_trials", ", ".join(failed))
-            for label, error in failed.items():
-                say(f"FAILED {label}: {error}")
-        runs = pd.DataFrame([o.row for o in outcomes if o.error is None])
-        table = comparison.table(runs)
-        p_values = comparison.welch(runs, cells, metric)
-        _log_comparison(table, p_values, runs, cells, metric)
-    table.attrs.update(
-        p_values=p_values, run_id=parent.info.run_id, experiment=experiment, failed=failed
-    )
+        table = _summary(outcomes, cells, metric, say)
+    table.attrs.update(run_id=parent.info.run_id, experiment=experiment)
     say(
         f"MLflow run {parent.info.run_id} in experiment {experiment!r} at {location.tracking_uri()}"
     )
+    return table
+
+
+def _check(seeds, baselines, metric, parallel, cpus_per_trial):
+    """Checks compare_cells's own arguments (the models' are their dataclasses')."""
+    checks.positive_int("seeds", seeds)
+    checks.choice("metric", metric, METRICS)
+    if parallel is not None and parallel not in parallel_.ENGINES:
+        raise ValueError(
+            f"parallel={parallel!r} is not known; pass None or one of {parallel_.ENGINES}"
+        )
+    if parallel == "ray":
+        parallel_.check(cpus_per_trial)
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise ValueError(f"unknown baseline {unknown[0]!r}; known: {sorted(BASELINES)}")
+
+
+def _summary(outcomes, cells, metric, say):
+    """The comparison table of the trials' outcomes, logged in the active (parent) run.
+
+    Returns:
+        The table; its `attrs` hold "p_values" and "failed" ({trial label: error}).
+
+    Raises:
+        Exception: the first trial's error, when every trial failed.
+    """
+    failed = {o.label: f"{type(o.error).__name__}: {o.error}" for o in outcomes if o.error}
+    if len(failed) == len(outcomes):
+        raise outcomes[0].error
+    if failed:
+        mlflow.set_tag("failed_trials", ", ".join(failed))
+        for label, error in failed.items():
+            say(f"FAILED {label}: {error}")
+    runs = pd.DataFrame([o.row for o in outcomes if o.error is None])
+    table = comparison.table(runs)
+    p_values = comparison.welch(runs, cells, metric)
+    _log_comparison(table, p_values, runs, cells, metric)
+    table.attrs.update(p_values=p_values, failed=failed)
     return table
 
 

@@ -2,7 +2,10 @@ import runpy
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "pipelines" / "compare_cells.py"
@@ -43,10 +46,25 @@ def test_the_quick_comparison_prints_the_table_and_the_ui(tmp_path, monkeypatch,
     assert models == ["lstm", "cifg", "naive", "seasonal_naive"]
     start = lines.index("Welch's t-test p-values of the scaled test mse between cells:")
     assert [cell.strip() for cell in lines[start + 1].split("|")[1:-1]] == ["", "lstm", "cifg"]
-    p_value = float(lines[start + 3].split("|")[3])
-    assert 0 <= p_value <= 1
+    printed = float(lines[start + 3].split("|")[3])
     run_line = next(line for line in lines if line.startswith("MLflow run "))
     assert run_line.endswith(f" in experiment 'quick' at {store}.")
+    # The p-value is Welch's t-test of the per-seed scaled test MSEs the cells' runs logged.
+    client = MlflowClient(tracking_uri=store)
+    parent = client.get_run(run_line.split()[2])
+    children = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
+    mse = {
+        cell: [r.data.metrics["test_scaled_mse"] for r in children if r.data.tags["cell"] == cell]
+        for cell in ("lstm", "cifg")
+    }
+    assert [len(values) for values in mse.values()] == [2, 2]
+    expected = stats.ttest_ind(mse["lstm"], mse["cifg"], equal_var=False).pvalue
+    logged = client.download_artifacts(parent.info.run_id, "welch_p_values.csv", str(tmp_path))
+    p_values = pd.read_csv(logged, index_col=0)
+    assert p_values.loc["lstm", "cifg"] == pytest.approx(expected, rel=1e-9)
+    assert printed == float(f"{expected:.3g}")
     assert lines[-1] == (
         "Open the MLflow UI with `forecaster ui` and browse to http://127.0.0.1:5000."
     )

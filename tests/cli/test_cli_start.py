@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("keras", "mlflow", "pandas", "sklearn", "tensorflow")
 
 # Runs the command in-process, then reports its exit status and the heavy modules loaded.
@@ -35,15 +35,22 @@ print(json.dumps([status, sorted(m for m in {HEAVY!r} if m in sys.modules)]), fi
         (["--help"], 0, None),
         (["fit", "--help"], 0, None),
         (["ui", "--help"], 0, None),
+        (["ltsf", "--help"], 0, None),
         (
-            ["compare", "--seeds", "x"],
+            ["compare", "--compare.seeds", "x"],
             2,
-            "forecaster compare: error: argument --seeds: invalid int value: 'x'",
+            "forecaster compare: error: argument --compare.seeds: invalid int value: 'x'",
         ),
         (
-            ["backtest", "--folds"],
+            ["backtest", "--backtest.folds"],
             2,
-            "forecaster backtest: error: argument --folds: expected one argument",
+            "forecaster backtest: error: argument --backtest.folds: expected one argument",
+        ),
+        (
+            ["compare", "--seeds", "3"],
+            2,
+            "forecaster compare: error: argument --seeds: renamed --compare.seeds in "
+            "forecaster 0.2",
         ),
     ],
 )
@@ -87,3 +94,39 @@ def test_a_store_that_cannot_be_opened_is_refused_before_anything_loads(command)
         "write to"
     ]
     assert not Path("/proc/m.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (
+            ["--set", "network.units=0"],
+            "config key 'network.units': units must be a positive integer, got 0",
+        ),
+        (
+            ["--train.lr_decay", "1.5"],
+            "config key 'train.lr_decay': lr_decay must be None or in (0, 1), got 1.5",
+        ),
+        (
+            ["--set", "model.units=64"],
+            "config section 'model' was split into 'data', 'network' and 'train' in forecaster "
+            "0.2: write model.units as network.units",
+        ),
+    ],
+)
+def test_a_config_error_loads_no_heavy_module(tmp_path, argv, error):
+    """A bad hyperparameter is refused before pandas or TensorFlow load: in well under a second."""
+    env = {
+        **os.environ,
+        "FORECASTER_NATIVE": "0",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+    }
+    command = ["fit", "--config", "pipelines/configs/quick.yaml", *argv]
+    result = subprocess.run(
+        [sys.executable, "-c", REFUSE, json.dumps(command)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    *lines, report = result.stderr.splitlines()
+    assert json.loads(report) == [2, []]
+    assert lines == [f"forecaster fit: error: {error}"]
+    assert not (tmp_path / "mlflow.db").exists()

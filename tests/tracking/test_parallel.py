@@ -12,8 +12,8 @@ import forecaster as fc
 from forecaster.cli import commands as cli
 from forecaster.tracking import parallel, processes
 from tests.assertions import raises_exactly
-from tests.test_cli import TINY, write
-from tests.test_tracking import OPTIONS, births, runs_of
+from tests.cli.test_cli import TINY, write
+from tests.tracking.test_tracking import OPTIONS, births, runs_of
 
 ray = pytest.importorskip("ray", reason="the distributed extra is not installed")
 
@@ -126,8 +126,8 @@ def test_bad_parallel_options_fail_before_any_run(tmp_path, monkeypatch):
 
 def test_the_command_line_compares_on_ray(local_ray, store, tmp_path, capsys):
     config = {**TINY, "compare": {"cells": ["gru"], "seeds": 2, "baselines": ["naive"]}}
-    argv = ["compare", "--config", write(tmp_path, config), "--parallel", "ray"]
-    assert cli.main([*argv, "--experiment", "cli-ray"]) == 0
+    argv = ["compare", "--config", write(tmp_path, config), "--compare.parallel", "ray"]
+    assert cli.main([*argv, "--compare.experiment", "cli-ray"]) == 0
     assert "3 trials on Ray, 1 CPU(s) each" in capsys.readouterr().err
     runs = runs_of(store, "cli-ray")
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)

@@ -14,7 +14,7 @@ import pytest
 
 from tests.servers import free_port, wait_until_healthy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def processes():
@@ -91,7 +91,7 @@ STOPS = pytest.mark.parametrize(
 def test_ui_serves_the_store_until_a_stop_signal_ends_all_it_started(store, signum, status):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "forecaster", "ui", "--port", str(port)],
+        [sys.executable, "-m", "forecaster", "ui", "--ui.port", str(port)],
         env={**os.environ, "MLFLOW_TRACKING_URI": store, "FORECASTER_NATIVE": "0"},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
