@@ -6,10 +6,10 @@ The concrete cells (`SimpleRNNCell`, `LSTMCell`, `GRUCell`, `CIFGCell`) add only
 equations on top of `RecurrentCell`.
 """
 
-import numbers
-
 import keras
 from keras import ops
+
+from forecaster import checks
 
 LAYER_NORM_EPSILON = 1e-3  # the default of keras.layers.LayerNormalization
 
@@ -33,20 +33,6 @@ def _dropout_rnn_cell_mixin():
 
 
 DropoutRNNCell = _dropout_rnn_cell_mixin()
-
-
-def check_units(units):
-    """Returns `units` if it is a positive integer, else raises a ValueError naming it."""
-    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
-        raise ValueError(f"units must be a positive integer, got {units!r}")
-    return int(units)
-
-
-def check_rate(name, rate):
-    """Returns a dropout `rate` in [0, 1) as a float, else raises a ValueError naming it."""
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-        raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
-    return float(rate)
 
 
 def get_activation(name, identifier):
@@ -147,7 +133,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = check_units(units)
+        self.units = int(checks.positive_int("units", units))
         self.activation = get_activation("activation", activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -159,8 +145,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
         self.bias_constraint = keras.constraints.get(bias_constraint)
-        self.dropout = check_rate("dropout", dropout)
-        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = checks.rate("dropout", dropout)
+        self.recurrent_dropout = checks.rate("recurrent_dropout", recurrent_dropout)
         self.layer_norm = bool(layer_norm)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
