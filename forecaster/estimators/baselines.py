@@ -11,7 +11,9 @@
 
 They work on the scaled values like the neural forecaster, so their scores compare
 directly; the naive ones are unchanged by the (affine) scaling. Having nothing to stop
-early, they fit on every row they are given, with no validation part held out.
+early, they fit on every row they are given, with no validation part held out; given one,
+they score it. They take the neural forecaster's fit arguments (see `Baseline`), so a
+caller fits, tracks or backtests any forecaster the same way, frames and streams alike.
 """
 
 import dataclasses
@@ -20,7 +22,9 @@ import os
 import numpy as np
 
 from forecaster.config import DataConfig, LinearConfig
+from forecaster.estimators import preparation
 from forecaster.estimators.base import BaseForecaster
+from forecaster.estimators.saving import loadable
 
 CHANNELS = ("joint", "independent")
 
@@ -28,49 +32,77 @@ CHANNELS = ("joint", "independent")
 class Baseline(BaseForecaster):
     """A baseline over `DataConfig` options (lookback, horizon, targets, inputs, ...).
 
+    It takes the fit arguments every forecaster takes. Its fit is one pass, which
+    `history_` reports as one epoch: "loss", the mean squared error of its forecasts of
+    the scaled training windows, and, given `val`, "val_loss" on the validation windows.
+    Callbacks see that pass as Keras's `fit` shows an epoch: `on_train_begin`,
+    `on_epoch_begin(0)`, `on_epoch_end(0, logs)` with those losses, and `on_train_end`; a
+    baseline has no Keras model, so a callback that reads its `model` cannot run here.
+    It takes no keyword overrides: its configuration is what it forecasts with.
+
     Args:
         lookback: input steps per window.
         horizon: steps forecast at once.
         **options: other fields of `forecaster.config.DataConfig`.
+
+    Attributes:
+        state_: what the fit learned, name -> array (written to `state.npz`).
     """
 
-    uses_validation = False  # nothing to stop early: fit on every row given
-    fits_streams = False  # they fit from arrays of every window in memory
+    _holds_out = False  # nothing to stop early: fit on every row given
+    chunk = 4096  # windows per step of a pass over the windows
 
     def __init__(self, *, lookback, horizon, **options):
         super().__init__(DataConfig(lookback=lookback, horizon=horizon, **options))
-        self.state = {}  # name -> array, what the fit learned
+        self.state_ = None
+
+    @classmethod
+    def config_classes(cls):
+        """The configuration dataclasses by name."""
+        return {"data": DataConfig}
 
     @classmethod
     def from_configs(cls, data):
         """A baseline from its `DataConfig`."""
         return cls(**dataclasses.asdict(data))
 
-    @classmethod
-    def config_classes(cls):
-        """Configuration dataclasses beyond `DataConfig`, by the name `configs` uses."""
+    def count_params(self):
+        """The number of values the fit learned."""
+        self._check_fitted()
+        return int(sum(np.size(value) for value in self.state_.values()))
+
+    def _fit_prepared(self, prepared, callbacks, config):
+        for callback in callbacks:
+            callback.on_train_begin()
+        for callback in callbacks:
+            callback.on_epoch_begin(0)
+        self.state_ = self._learn(prepared)
+        history = {"loss": [self._loss(prepared.train)]}
+        if prepared.val is not None:
+            history["val_loss"] = [self._loss(prepared.val)]
+        logs = {name: values[0] for name, values in history.items()}
+        for callback in callbacks:
+            callback.on_epoch_end(0, logs)
+        for callback in callbacks:
+            callback.on_train_end(logs)
+        return history
+
+    def _learn(self, prepared):
+        """What this baseline learns from a `preparation.Prepared`; `schema_` is set."""
         return {}
 
-    def fit(self, frame):
-        """Fits on `frame` (see `BaseForecaster.fit`).
-
-        Returns:
-            The baseline itself.
-        """
-        super().fit(frame)
-        return self
-
-    def _fit_windows(self, train, val, frame):
-        self.state = self._learn(train, frame)
-
-    def _learn(self, train, frame):
-        """What this baseline learns from the training windows and scaled training part."""
-        return {}
+    def _loss(self, windows):
+        """The mean squared error of the forecasts of `windows`, on the scaled values."""
+        total, count = 0.0, 0
+        for x, y in preparation.batches(windows, self.chunk):
+            total += float(np.square(self._forecast(x) - y).sum())
+            count += y.size
+        return total / count
 
     def _target_history(self, x):
         """The targets' own past, `(windows, lookback, targets)`, from the window inputs."""
         past = x["past"] if isinstance(x, dict) else x
-        inputs, targets = self.schema["inputs"], self.schema["targets"]
+        inputs, targets = self.schema_["inputs"], self.schema_["targets"]
         absent = [t for t in targets if t not in inputs]
         if absent:
             raise ValueError(
@@ -79,14 +111,17 @@ class Baseline(BaseForecaster):
             )
         return past[..., [inputs.index(t) for t in targets]]
 
-    def _save_state(self, folder):
-        np.savez(os.path.join(folder, "state.npz"), **self.state)
+    def save_state(self, folder):
+        """Writes `state_` to `folder/state.npz`."""
+        np.savez(os.path.join(folder, "state.npz"), **self.state_)
 
-    def _load_state(self, folder):
+    def load_state(self, folder):
+        """Reads `state.npz` into `state_`."""
         with np.load(os.path.join(folder, "state.npz")) as saved:
-            self.state = {name: saved[name] for name in saved.files}
+            self.state_ = {name: saved[name] for name in saved.files}
 
 
+@loadable
 class NaiveForecaster(Baseline):
     """Repeats each target's last observed value over the horizon."""
 
@@ -95,6 +130,7 @@ class NaiveForecaster(Baseline):
         return np.repeat(last, self.data.horizon, axis=1)  # (n, 1, T) -> (n, H, T)
 
 
+@loadable
 class SeasonalNaiveForecaster(Baseline):
     """Repeats each target's last season.
 
@@ -102,8 +138,8 @@ class SeasonalNaiveForecaster(Baseline):
     seasonal period (`season=`, or from the frequency).
     """
 
-    def _learn(self, train, frame):
-        season = self.schema["season"]
+    def _learn(self, prepared):
+        season = self.schema_["season"]
         if season > self.data.lookback:
             raise ValueError(
                 f"the seasonal naive forecast with season {season} needs lookback >= "
@@ -113,22 +149,25 @@ class SeasonalNaiveForecaster(Baseline):
 
     def _forecast(self, x):
         history = self._target_history(x)
-        season = self.schema["season"]
+        season = self.schema_["season"]
         steps = np.arange(self.data.horizon)
         return history[:, self.data.lookback - season + steps % season, :]  # (n, H, T)
 
 
+@loadable
 class MeanForecaster(Baseline):
     """Forecasts each target's mean over the rows it was fitted on."""
 
-    def _learn(self, train, frame):
-        return {"mean": frame[self.schema["targets"]].to_numpy(dtype=np.float64).mean(axis=0)}
+    def _learn(self, prepared):
+        return {"mean": prepared.target_mean}
 
     def _forecast(self, x):
         n = len(x["past"] if isinstance(x, dict) else x)
-        return np.broadcast_to(self.state["mean"], (n, self.data.horizon, len(self.state["mean"])))
+        mean = self.state_["mean"]
+        return np.broadcast_to(mean, (n, self.data.horizon, len(mean)))
 
 
+@loadable
 class LinearForecaster(Baseline):
     """A linear map from the lookback window of every input to the horizon of every target.
 
@@ -142,8 +181,6 @@ class LinearForecaster(Baseline):
         **options: `lookback`, `horizon` and the other fields of `DataConfig`.
     """
 
-    chunk = 4096  # windows per accumulation step
-
     def __init__(self, *, alpha=0.0, channels="joint", **options):
         super().__init__(**options)
         self.linear = LinearConfig(alpha=alpha, channels=channels)
@@ -155,8 +192,8 @@ class LinearForecaster(Baseline):
 
     @classmethod
     def config_classes(cls):
-        """The linear baseline's extra configuration."""
-        return {"linear": LinearConfig}
+        """The configuration dataclasses by name."""
+        return {"data": DataConfig, "linear": LinearConfig}
 
     def configs(self):
         """The configuration dataclasses by name."""
@@ -167,25 +204,27 @@ class LinearForecaster(Baseline):
         """Whether one map, shared by the targets, reads each target's own window."""
         return self.linear.channels == "independent"
 
-    def _learn(self, train, frame):
-        inputs, labels = train.inputs, train.labels
-        if self.independent:
-            # Every (window, target) pair is one example: its own history -> its horizon.
-            # (n, L, F) -> (n, L, T) -> (n*T, L); labels (n, H, T) -> (n*T, H)
-            inputs = self._target_history(inputs).transpose(0, 2, 1).reshape(-1, inputs.shape[1])
-            labels = labels.transpose(0, 2, 1).reshape(len(inputs), -1)
-        n = len(inputs)
-        features = int(np.prod(inputs.shape[1:])) + 1
-        gram = np.zeros((features, features))
-        cross = np.zeros((features, int(np.prod(labels.shape[1:]))))
-        for begin in range(0, n, self.chunk):
-            design = self._design(inputs[begin : begin + self.chunk])
-            gram += design.T @ design
-            cross += design.T @ labels[begin : begin + self.chunk].reshape(len(design), -1)
-        penalty = self.linear.alpha * np.eye(features)
+    def _learn(self, prepared):
+        gram = cross = 0.0
+        for x, y in preparation.batches(prepared.train, self.chunk):
+            design, labels = self._examples(x, y)
+            gram = gram + design.T @ design
+            cross = cross + design.T @ labels
+        penalty = self.linear.alpha * np.eye(len(gram))
         penalty[-1, -1] = 0.0  # the intercept's column
         weights = np.linalg.lstsq(gram + penalty, cross, rcond=None)[0]
         return {"weights": weights}
+
+    def _examples(self, x, y):
+        """The design matrix and the labels of a batch of windows, one example a row."""
+        if self.independent:
+            # Every (window, target) pair is one example: its own history -> its horizon.
+            own = self._target_history(x)  # (n, L, F) -> (n, L, T)
+            n, lookback, targets = own.shape
+            series = own.transpose(0, 2, 1).reshape(n * targets, lookback)  # (n*T, L)
+            return self._design(series), y.transpose(0, 2, 1).reshape(n * targets, -1)
+        past = x["past"] if isinstance(x, dict) else x
+        return self._design(past), y.reshape(len(y), -1)  # (n, H, T) -> (n, H*T)
 
     @staticmethod
     def _design(past):
@@ -198,10 +237,10 @@ class LinearForecaster(Baseline):
             own = self._target_history(x)  # (n, L, T)
             n, lookback, targets = own.shape
             series = own.transpose(0, 2, 1).reshape(n * targets, lookback)  # (n*T, L)
-            flat = self._design(series) @ self.state["weights"]  # (n*T, H)
+            flat = self._design(series) @ self.state_["weights"]  # (n*T, H)
             return flat.reshape(n, targets, -1).transpose(0, 2, 1)  # (n, T, H) -> (n, H, T)
         past = x["past"] if isinstance(x, dict) else x
-        flat = self._design(past) @ self.state["weights"]
+        flat = self._design(past) @ self.state_["weights"]
         return flat.reshape(len(past), self.data.horizon, -1)  # (n, H*T) -> (n, H, T)
 
 

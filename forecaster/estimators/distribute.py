@@ -18,8 +18,8 @@ Two ways Keras 3 makes a step under a strategy differ from one on a single devic
 summed, so it bites only when a share's norm passes it; and building the model draws one
 batch from the training data, which moves its reshuffling on by one epoch (epoch k sees
 the order one device sees in epoch k + 1). With batches that hold the whole training part
-and gradients under `clipnorm`, two replicas give one device's numbers (tests/
-test_distribute.py); otherwise the same model up to the shuffle order.
+and gradients under `clipnorm`, two replicas give one device's numbers
+(tests/estimators/test_distribute.py); otherwise the same model up to the shuffle order.
 """
 
 import contextlib
@@ -34,7 +34,7 @@ def take_strategy(options):
     """Splits a `tf.distribute.Strategy` object off the `distribute` keyword.
 
     Args:
-        options: keyword options of `Forecaster` or `Forecaster.fit`.
+        options: keyword options of `Forecaster` or of one `Forecaster.fit`.
 
     Returns:
         `(options, strategy)`: with a strategy object, the options with `distribute=None`

@@ -2,11 +2,10 @@
 
 >>> import forecaster as fc
 >>> model = fc.Forecaster(cell="cifg", lookback=96, horizon=24, targets=["OT"], layers=2)
->>> history = model.fit(frame, epochs=30)
+>>> model.fit(frame, epochs=30).history_["val_loss"]  # 30 epochs for this fit only
 >>> forecast = model.predict(frame)  # the 24 timestamps after frame's end, original units
 """
 
-import contextlib
 import dataclasses
 import os
 
@@ -16,6 +15,7 @@ import numpy as np
 from forecaster.config import DataConfig, NetworkConfig, TrainConfig, route
 from forecaster.estimators import distribute
 from forecaster.estimators.base import BaseForecaster
+from forecaster.estimators.saving import loadable
 from forecaster.networks import Shapes, build_network
 from forecaster.networks.segment import check_steps
 
@@ -24,6 +24,7 @@ class TrainingError(RuntimeError):
     """Training could not produce a usable model (the loss diverged)."""
 
 
+@loadable
 class Forecaster(BaseForecaster):
     """A recurrent forecaster with fit / predict / evaluate / backtest / save / load.
 
@@ -43,11 +44,11 @@ class Forecaster(BaseForecaster):
 
     With `distribute` ("mirrored", "multiworker" or a `tf.distribute.Strategy` object, see
     `forecaster.estimators.distribute`) the network is built, compiled and trained under the
-    strategy, `batch_size` being the global batch. Afterwards `model` is a one-device copy
+    strategy, `batch_size` being the global batch. Afterwards `model_` is a one-device copy
     of the trained network and optimizer, so predict, evaluate and save run on one
-    device, and a forecaster loaded from disk trains on one device until `fit` is given
-    `distribute` again. Under "multiworker", `save` writes only on the chief. A strategy
-    object is kept as `strategy` (and by `clone`), not in `TrainConfig`, and is not saved.
+    device, and a forecaster loaded from disk trains on one device unless `fit` is given
+    `distribute`. Under "multiworker", `save` writes only on the chief. A strategy object
+    is kept as `strategy` (and by `clone`), not in `TrainConfig`, and is not saved.
 
     Args:
         cell: "rnn", "lstm", "gru" or "cifg".
@@ -55,13 +56,16 @@ class Forecaster(BaseForecaster):
         horizon: steps forecast at once.
         **options: fields of the three configuration dataclasses.
 
+    Attributes:
+        model_: the fitted Keras network (its best epoch's weights), after `fit`.
+        scaler_, schema_, history_: as for every forecaster (`BaseForecaster`);
+            `history_` is the Keras `History.history`: "loss", "val_loss" and
+            "learning_rate" per epoch.
+
     Example:
         >>> model = Forecaster(cell="gru", lookback=24, horizon=12, targets=["Passengers"])
-        >>> model.fit(frame, epochs=50, verbose=0)
-        >>> model.evaluate(parts.test)["mase"]
+        >>> model.fit(frame, epochs=50, verbose=0).evaluate(parts.test)["mase"]
     """
-
-    fits_streams = True  # trains batch by batch from StreamWindows.dataset
 
     def __init__(self, cell="lstm", *, lookback, horizon, **options):
         options = {"cell": cell, "lookback": lookback, "horizon": horizon, **options}
@@ -73,12 +77,16 @@ class Forecaster(BaseForecaster):
         distribute.prepare(self.train.distribute)
         super().__init__(DataConfig(**data))
         self.network = NetworkConfig(**network)
-        self.model = None
+        self.model_ = None
         self._chief = True  # whether save writes; False on a multi-worker non-chief
-        self._callbacks = []
         self._check_recursive_columns(self.data.inputs, self.data.targets)
         if self.network.architecture == "segment":  # before any data is read
             check_steps(self.data.lookback, self.data.horizon, self.network.segment_length)
+
+    @classmethod
+    def config_classes(cls):
+        """The configuration dataclasses by name."""
+        return {"data": DataConfig, "network": NetworkConfig, "train": TrainConfig}
 
     @classmethod
     def from_configs(cls, data, network, train):
@@ -97,57 +105,22 @@ class Forecaster(BaseForecaster):
         copy.strategy = self.strategy
         return copy
 
-    def fit(self, frame, callbacks=(), val=None, **train_options):
-        """Fits on `frame` (see `BaseForecaster.fit`); keywords override `TrainConfig`.
+    def count_params(self):
+        """The number of weights of the fitted network."""
+        self._check_fitted()
+        return self.model_.count_params()
 
-        Args:
-            frame: the series, as for `BaseForecaster.fit`.
-            callbacks: extra Keras callbacks, e.g. to log each epoch somewhere.
-            val: a fixed validation part, as for `BaseForecaster.fit`; None: hold out the
-                last `val_fraction` of `frame`.
-            **train_options: fields of `TrainConfig` to change before fitting;
-                `distribute` also takes a `tf.distribute.Strategy` object.
+    def _fit_config(self, overrides):
+        """`(TrainConfig, strategy)` for one fit: `train` with the fields in `overrides`.
 
-        Returns:
-            The Keras `History`, whose `history` holds the per-epoch losses.
-
-        Raises:
-            TrainingError: the loss became NaN or infinite.
+        `distribute` also takes a `tf.distribute.Strategy` object, for that fit only.
         """
-        with self._fitting(callbacks, train_options):
-            return super().fit(frame, val=val)
-
-    def fit_stream(
-        self, source, callbacks=(), val=None, *, shuffle_buffer=1_000_000, **train_options
-    ):
-        """Fits on a `Source` read chunk by chunk (see `BaseForecaster.fit_stream`).
-
-        Args:
-            source: a `forecaster.Source` (`forecaster.open_source`).
-            callbacks: extra Keras callbacks, as for `fit`.
-            val: a fixed validation `Source`; None: hold out the last `val_fraction`.
-            shuffle_buffer: rows per shuffled piece of the training part.
-            **train_options: fields of `TrainConfig` to change before fitting, as for `fit`.
-
-        Returns:
-            The Keras `History`.
-        """
-        with self._fitting(callbacks, train_options):
-            return super().fit_stream(source, val, shuffle_buffer=shuffle_buffer)
-
-    @contextlib.contextmanager
-    def _fitting(self, callbacks, train_options):
-        """Applies one fit's `TrainConfig` overrides and extra callbacks around it."""
-        if train_options:
-            if "distribute" in train_options:
-                train_options, self.strategy = distribute.take_strategy(train_options)
-            (overrides,) = route(train_options, TrainConfig)
-            self.train = dataclasses.replace(self.train, **overrides)
-        self._callbacks = list(callbacks)  # read by _fit_windows, for this fit only
-        try:
-            yield
-        finally:
-            self._callbacks = []
+        overrides, strategy = distribute.take_strategy(overrides)
+        (fields,) = route(overrides, TrainConfig)
+        config = dataclasses.replace(self.train, **fields)
+        if strategy is None and "distribute" not in overrides:
+            strategy = self.strategy
+        return config, strategy
 
     @property
     def recursive(self):
@@ -163,14 +136,17 @@ class Forecaster(BaseForecaster):
             )
 
     def _training_spec(self, inputs, targets):
+        """The training windows: one step at a time for a recursive network."""
         self._check_recursive_columns(inputs, targets)
         horizon = 1 if self.recursive else None
         return self.data.window_spec(horizon=horizon, inputs=inputs, targets=targets)
 
-    def _fit_windows(self, train, val, frame):
-        config = self.train
+    def _fit_prepared(self, prepared, callbacks, config):
+        """Trains a new network on the prepared windows; returns its per-epoch history."""
+        config, strategy = config
+        train, val = prepared.train, prepared.val
         # First: a multi-worker strategy must come before any other TensorFlow operation.
-        strategy = distribute.resolve(config.distribute if self.strategy is None else self.strategy)
+        strategy = distribute.resolve(config.distribute if strategy is None else strategy)
         keras.utils.set_random_seed(config.seed)
         shapes = Shapes(
             lookback=self.data.lookback,
@@ -180,12 +156,12 @@ class Forecaster(BaseForecaster):
             known=len(train.future_columns),
         )
         with distribute.scope(strategy):
-            model = self._compiled(build_network(self.network, shapes))
+            model = self._compiled(build_network(self.network, shapes), config)
         with distribute.writable_folder(config.checkpoint_dir, strategy) as checkpoints:
-            history = self._train(model, train, val, checkpoints, strategy)
+            history = self._train(model, train, val, config, callbacks, checkpoints, strategy)
         losses = history.history["loss"]
         if not np.all(np.isfinite(losses)):
-            self.model = None
+            self.model_ = None
             raise TrainingError(
                 f"training diverged: the loss became {losses[-1]} in epoch {len(losses)}; "
                 f"lower learning_rate (now {config.learning_rate}) or clipnorm (now "
@@ -194,7 +170,7 @@ class Forecaster(BaseForecaster):
         if strategy is not None:
             # Distributed variables would tie predict and save to the strategy (and, across
             # workers, to collective ops every worker must join): keep a one-device copy.
-            single = self._compiled(build_network(self.network, shapes))
+            single = self._compiled(build_network(self.network, shapes), config)
             single.set_weights(model.get_weights())
             single.optimizer.build(single.trainable_variables)
             for mine, trained in zip(
@@ -202,20 +178,20 @@ class Forecaster(BaseForecaster):
             ):
                 mine.assign(trained)
             model = single
-        self.model = model
+        self.model_ = model
         self._chief = distribute.is_chief(strategy)
-        return history
+        return {name: [float(v) for v in values] for name, values in history.history.items()}
 
-    def _compiled(self, model):
-        config = self.train
+    @staticmethod
+    def _compiled(model, config):
         model.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
             loss=config.loss,
         )
         return model
 
-    def _train(self, model, train, val, checkpoint_dir, strategy):
-        config = self.train
+    @staticmethod
+    def _train(model, train, val, config, extra_callbacks, checkpoint_dir, strategy):
         callbacks = [
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=config.patience, restore_best_weights=True
@@ -226,7 +202,7 @@ class Forecaster(BaseForecaster):
             if config.lr_decay is None
             else keras.callbacks.LearningRateScheduler(lambda epoch, _: config.rate(epoch)),
             keras.callbacks.TerminateOnNaN(),
-            *self._callbacks,
+            *extra_callbacks,
         ]
         if checkpoint_dir is not None:
             os.makedirs(checkpoint_dir, exist_ok=True)
@@ -255,7 +231,7 @@ class Forecaster(BaseForecaster):
 
     def _forecast(self, x):
         if not self.recursive:
-            return self.model.predict(x, batch_size=256, verbose=0)
+            return self.model_.predict(x, batch_size=256, verbose=0)
         return self._roll(x)
 
     def _roll(self, x):
@@ -263,7 +239,7 @@ class Forecaster(BaseForecaster):
         lookback, horizon = self.data.lookback, self.data.horizon
         past = x["past"] if isinstance(x, dict) else x
         future = x.get("future") if isinstance(x, dict) else None
-        inputs, targets = self.schema["inputs"], self.schema["targets"]
+        inputs, targets = self.schema_["inputs"], self.schema_["targets"]
         order = [targets.index(name) for name in inputs]
         steps = []
         for k in range(horizon):
@@ -272,7 +248,7 @@ class Forecaster(BaseForecaster):
                 if future is None
                 else {"past": past, "future": future[:, k : k + lookback + 1]}
             )
-            step = self.model.predict(step_x, batch_size=256, verbose=0)  # (n, 1, T)
+            step = self.model_.predict(step_x, batch_size=256, verbose=0)  # (n, 1, T)
             steps.append(step)
             past = np.concatenate([past[:, 1:], step[:, :, order]], axis=1)  # slide by one
         return np.concatenate(steps, axis=1)  # (n, H, T)
@@ -286,8 +262,10 @@ class Forecaster(BaseForecaster):
         if self._chief:
             super().save(path)
 
-    def _save_state(self, folder):
-        self.model.save(os.path.join(folder, "model.keras"))
+    def save_state(self, folder):
+        """Writes the network, with its optimizer's state, to `folder/model.keras`."""
+        self.model_.save(os.path.join(folder, "model.keras"))
 
-    def _load_state(self, folder):
-        self.model = keras.saving.load_model(os.path.join(folder, "model.keras"), safe_mode=True)
+    def load_state(self, folder):
+        """Reads `model.keras` in Keras's safe mode."""
+        self.model_ = keras.saving.load_model(os.path.join(folder, "model.keras"), safe_mode=True)

@@ -1,9 +1,16 @@
-"""Saving a fitted forecaster to one folder and loading it back.
+"""Saving a fitted forecaster to one folder, and the table of the classes `load` builds.
 
 The folder holds `forecaster.json` (the format version, the class, the configuration
-dataclasses and the data schema: columns, frequency, last timestamp seen, MASE scales),
-`scaler.json` (the fitted scaler) and the model's own state (`model.keras` for the neural
-forecaster, loaded in Keras's safe mode; `state.json` for the baselines).
+dataclasses, the data schema: columns, frequency, last timestamp seen, MASE scales, and the
+fit's per-epoch losses), `scaler.json` (the fitted scaler) and what the forecaster's own
+`save_state` writes: `model.keras` for the neural forecaster (loaded in Keras's safe mode),
+`state.npz` for the baselines.
+
+`load` builds the class the manifest names from `LOADABLE`, which the forecasters join
+with the `loadable` decorator where they are defined; this module imports none of them.
+
+>>> model.save("models/gru")
+>>> forecaster.load("models/gru").predict(frame)
 """
 
 import dataclasses
@@ -16,19 +23,42 @@ from forecaster.data import Scaler
 
 FORMAT_VERSION = 1
 MANIFEST = "forecaster.json"
+# The classes `load` builds, by name: every `@loadable` class.
+LOADABLE = {}
+
+
+def loadable(cls):
+    """Class decorator: lets `load` build `cls` from a folder that names it.
+
+    The class provides `config_classes()`, `from_configs(**configs)`, `configs()`,
+    `save_state(folder)` and `load_state(folder)` (as `BaseForecaster` asks of it).
+
+    Raises:
+        ValueError: another class of the same name is loadable already.
+
+    Example:
+        >>> @loadable
+        ... class DriftForecaster(Baseline): ...
+    """
+    known = LOADABLE.get(cls.__name__)
+    if known is not None and known is not cls:
+        raise ValueError(
+            f"a loadable class named {cls.__name__!r} exists already ({known.__module__}); "
+            "give this one another name"
+        )
+    LOADABLE[cls.__name__] = cls
+    return cls
 
 
 def save(estimator, path):
-    """Writes a fitted forecaster to the folder `path`.
+    """Writes a fitted forecaster to the folder `path` (`BaseForecaster.save`).
 
     The folder is written next to its destination and moved into place only when
     complete, so a failure leaves any earlier save there as it was.
 
     Raises:
-        RuntimeError: the forecaster is not fitted.
         FileExistsError: `path` exists and is not a folder this function wrote.
     """
-    estimator._check_fitted()
     path = Path(path)
     if path.exists() and not (path / MANIFEST).is_file():
         raise FileExistsError(
@@ -41,11 +71,12 @@ def save(estimator, path):
             "format_version": FORMAT_VERSION,
             "class": type(estimator).__name__,
             "configs": {k: dataclasses.asdict(v) for k, v in estimator.configs().items()},
-            "schema": estimator.schema,
+            "schema": estimator.schema_,
+            "history": estimator.history_,
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        (staging / "scaler.json").write_text(estimator.scaler.to_json())
-        estimator._save_state(staging)
+        (staging / "scaler.json").write_text(estimator.scaler_.to_json())
+        estimator.save_state(staging)
         if path.exists():
             retired = path.with_name(f".{path.name}.old")
             shutil.rmtree(retired, ignore_errors=True)
@@ -59,18 +90,26 @@ def save(estimator, path):
 
 
 def load(path):
-    """Loads a forecaster that `save` wrote, of whichever class it was.
+    """Loads a forecaster that `save` wrote, of whichever loadable class it was.
+
+    A forecaster trained on several devices or machines is loaded onto one: `distribute`
+    stays on record in forecaster.json, and is given to `fit` to train distributed again.
+    Folders written before the history was saved load with `history_` None.
+
+    Args:
+        path: the folder.
+
+    Returns:
+        The fitted forecaster.
 
     Raises:
         FileNotFoundError: `path` holds no saved forecaster.
-        ValueError: the folder was written in another format version.
-    """
-    from forecaster.config import DataConfig, NetworkConfig, TrainConfig
-    from forecaster.estimators.baselines import (
-        BASELINES,  # imported here: they import this module's users
-    )
-    from forecaster.estimators.neural import Forecaster
+        ValueError: the folder was written in another format version, or names a class
+            that is not loadable.
 
+    Example:
+        >>> model = forecaster.load("models/gru")
+    """
     path = Path(path)
     if not (path / MANIFEST).is_file():
         raise FileNotFoundError(f"{path} holds no saved forecaster (no {MANIFEST})")
@@ -81,18 +120,22 @@ def load(path):
             f"{path} was saved in format version {version!r}; this forecaster reads version "
             f"{FORMAT_VERSION}; load it with the version that wrote it and save it again"
         )
-    classes = {cls.__name__: cls for cls in (Forecaster, *BASELINES.values())}
-    config_classes = {"data": DataConfig, "network": NetworkConfig, "train": TrainConfig}
-    for cls in BASELINES.values():
-        config_classes.update(cls.config_classes())
-    # A forecaster trained on several devices or machines is loaded onto one: `distribute`
-    # stays on record in forecaster.json, and is given to fit to train distributed again.
+    cls = LOADABLE.get(manifest["class"])
+    if cls is None:
+        raise ValueError(
+            f"{path} holds a {manifest['class']}, which is not loadable; loadable are "
+            f"{sorted(LOADABLE)} (a class joins them with @forecaster.estimators.saving.loadable)"
+        )
+    config_classes = cls.config_classes()
     configs = {
-        k: config_classes[k](**({**v, "distribute": None} if k == "train" else v))
-        for k, v in manifest["configs"].items()
+        name: config_classes[name](
+            **({**values, "distribute": None} if name == "train" else values)
+        )
+        for name, values in manifest["configs"].items()
     }
-    estimator = classes[manifest["class"]].from_configs(**configs)
-    estimator.scaler = Scaler.from_json((path / "scaler.json").read_text())
-    estimator.schema = manifest["schema"]
-    estimator._load_state(path)
+    estimator = cls.from_configs(**configs)
+    estimator.scaler_ = Scaler.from_json((path / "scaler.json").read_text())
+    estimator.schema_ = manifest["schema"]
+    estimator.history_ = manifest.get("history")
+    estimator.load_state(path)
     return estimator

@@ -1,14 +1,14 @@
 """Rolling-origin backtests: refit (or not) at each origin, forecast, score, aggregate."""
 
-import numbers
-
 import numpy as np
 import pandas as pd
 
+from forecaster import checks
 from forecaster.data import DataError
 from forecaster.evaluation import metrics
 
 WINDOWS = ("expanding", "sliding")
+_BORDERS = ("cutoff", "train_start", "train_end", "test_start", "test_end")
 
 
 def backtest(
@@ -29,7 +29,7 @@ def backtest(
     `horizon` rows after it, and is scored on them in the original units.
 
     Args:
-        estimator: a `Forecaster` or baseline; it is cloned, never changed.
+        estimator: any forecaster; it is cloned, never changed.
         frame: the whole series.
         folds: with no `cutoffs`, the number of folds; their forecasts tile the last
             `folds * horizon` rows.
@@ -39,7 +39,8 @@ def backtest(
         train_size: the sliding window's rows; by default the first fold's training rows.
         refit: fit anew at every fold; if False, fit once at the first fold and forecast
             every later origin with that model and scaler.
-        **fit_options: passed to `fit` (e.g. `epochs`, `verbose` for a `Forecaster`).
+        **fit_options: passed to each fold's `fit`, overrides for that fit only (e.g.
+            `epochs`, `verbose` for a `Forecaster`), or `callbacks`.
 
     Returns:
         A DataFrame with one row per fold (fold, cutoff, train_start, train_end,
@@ -49,57 +50,53 @@ def backtest(
     Example:
         >>> table = backtest(NaiveForecaster(lookback=24, horizon=12), frame, folds=4)
     """
-    if window not in WINDOWS:
-        raise ValueError(f"window={window!r} is not known; pass one of {WINDOWS}")
-    frame = estimator._check_frame(frame)
-    horizon = estimator.data.horizon
-    ends = _fold_ends(frame, folds, cutoffs, horizon)
-    if train_size is None:
-        train_size = ends[0]
-    elif (
-        isinstance(train_size, bool)
-        or not isinstance(train_size, numbers.Integral)
-        or train_size < 1
-    ):
-        raise ValueError(f"train_size must be a positive integer, got {train_size!r}")
-    rows, model = [], None
+    checks.choice("window", window, WINDOWS)
+    frame = estimator.check_frame(frame)
+    ends = _fold_ends(frame, folds, cutoffs, estimator.data.horizon)
+    train_size = ends[0] if train_size is None else checks.positive_int("train_size", train_size)
+    rows, model = [], None  # without refit, the first fold's model forecasts every fold
     for fold, end in enumerate(ends):
         start = 0 if window == "expanding" else max(end - train_size, 0)
         if refit or model is None:
-            model = estimator.clone()
-            model.fit(frame.iloc[start:end], **fit_options)
-        targets = model.schema["targets"]
-        test = frame.iloc[end : end + horizon]
-        future = test if estimator.data.known_future else None
-        forecast = model.predict(frame.iloc[:end], future=future)
-        scores = metrics.scores(
-            test[targets].to_numpy(dtype=np.float64),
-            forecast.to_numpy(dtype=np.float64),
-            np.asarray(model.schema["mase_scale"]),
-        )
-        rows.append(
-            {
-                "fold": fold,
-                "cutoff": frame.index[end - 1],
-                "train_start": frame.index[start],
-                "train_end": frame.index[end - 1],
-                "test_start": test.index[0],
-                "test_end": test.index[-1],
-                **scores,
-            }
-        )
-    table = pd.DataFrame(rows)
-    metric_names = list(scores)
+            model = estimator.clone().fit(frame.iloc[start:end], **fit_options)
+        rows.append({"fold": fold, **_scored_fold(model, frame, start, end)})
+    return _with_mean(pd.DataFrame(rows))
+
+
+def _with_mean(table):
+    """The fold table with a last row, fold "mean", averaging each metric over the folds."""
+    metric_names = [name for name in table.columns if name not in ("fold", *_BORDERS)]
     mean = {"fold": "mean", **table[metric_names].mean().to_dict()}
     return pd.concat([table.astype({"fold": object}), pd.DataFrame([mean])], ignore_index=True)
+
+
+def _scored_fold(model, frame, start, end):
+    """A fold's borders and the scores of `model`'s forecast after row `end`."""
+    horizon = model.data.horizon
+    targets = model.schema_["targets"]
+    test = frame.iloc[end : end + horizon]
+    future = test if model.data.known_future else None
+    forecast = model.predict(frame.iloc[:end], future=future)
+    scores = metrics.scores(
+        test[targets].to_numpy(dtype=np.float64),
+        forecast.to_numpy(dtype=np.float64),
+        np.asarray(model.schema_["mase_scale"]),
+    )
+    borders = (
+        frame.index[end - 1],
+        frame.index[start],
+        frame.index[end - 1],
+        test.index[0],
+        test.index[-1],
+    )
+    return {**dict(zip(_BORDERS, borders, strict=True)), **scores}
 
 
 def _fold_ends(frame, folds, cutoffs, horizon):
     """Each fold's end of training (exclusive row position), in time order."""
     n = len(frame)
     if cutoffs is None:
-        if isinstance(folds, bool) or not isinstance(folds, numbers.Integral) or folds < 1:
-            raise ValueError(f"folds must be a positive integer, got {folds!r}")
+        checks.positive_int("folds", folds)
         ends = [n - horizon * (folds - k) for k in range(folds)]
         if ends[0] < 1:
             raise DataError(

@@ -1,9 +1,10 @@
 """Tracked runs: a fit logged to MLflow with its parameters, epochs, scores and model.
 
-A model logged here is in MLflow's Keras flavour; a fresh process reloads it with
-`import forecaster` (which registers the cells with Keras) and then
-`mlflow.pyfunc.load_model(uri)`. Each run also holds the whole saved forecaster (configs,
-scaler, schema) under `forecaster/`, which `forecaster.Forecaster.load` reads.
+Every forecaster is fitted and logged the same way: its epochs through a callback, its
+scores, scaler, plot and saved folder (configs, scaler, schema) under `forecaster/`, which
+`forecaster.load` reads. A forecaster with a Keras network (`model_`) also logs that in
+MLflow's Keras flavour; a fresh process reloads it with `import forecaster` (which
+registers the cells with Keras) and then `mlflow.pyfunc.load_model(uri)`.
 """
 
 import contextlib
@@ -20,8 +21,7 @@ import numpy as np
 import tensorflow as tf
 from mlflow.entities import RunStatus
 
-import forecaster
-from forecaster.estimators.neural import Forecaster
+from forecaster.data import make_windows
 from forecaster.tracking import processes, store
 
 
@@ -98,42 +98,48 @@ def _log_forecast(model, test, future_rows):
     """The forecast plot from the start of the test part, beside the actual values."""
     lookback, horizon = model.data.lookback, model.data.horizon
     history = test.iloc[:lookback]
-    actual = test.iloc[lookback : lookback + horizon][model.schema["targets"]]
+    actual = test.iloc[lookback : lookback + horizon][model.schema_["targets"]]
     future = test.iloc[lookback : lookback + horizon] if future_rows else None
     figure = model.plot(history, actual=actual, future=future, history_steps=lookback)
     mlflow.log_figure(figure, "forecast.png")
 
 
-def _log_fitted(model, test, run_id, epochs=None):
-    """Logs a fitted model's test scores, scaler, plot and state.
+def _log_fitted(model, test, run_id, seconds):
+    """Logs a fitted model's test scores, cost, scaler, plot and state.
+
+    Args:
+        model: the fitted forecaster.
+        test: the test frame.
+        run_id: the active run's id.
+        seconds: the wall time of each epoch of its fit (one pass, for a baseline).
 
     Returns:
-        The test scores with "run_id", and "params" and "seconds_per_epoch" (0 for a
-        baseline).
+        The test scores with "run_id", "params" (the values the fit learned) and
+        "seconds_per_epoch".
     """
     scores = model.evaluate(test)
     mlflow.log_metrics({f"test_{k}": float(v) for k, v in scores.items() if k != "windows"})
-    cost = {"params": 0, "seconds_per_epoch": 0.0}
-    mlflow.log_text(model.scaler.to_json(), "scaler.json")
+    cost = {"params": model.count_params(), "seconds_per_epoch": float(np.mean(seconds))}
+    mlflow.log_metrics(cost)
+    mlflow.log_text(model.scaler_.to_json(), "scaler.json")
     _log_forecast(model, test, bool(model.data.known_future))
     with tempfile.TemporaryDirectory() as folder:
         model.save(Path(folder) / "forecaster")
         mlflow.log_artifacts(str(Path(folder) / "forecaster"), "forecaster")
-    if isinstance(model, Forecaster):
+    network = getattr(model, "model_", None)  # only a forecaster with a Keras network
+    if network is not None:
         requirements = [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]
         example = _example_windows(model, test)
-        signature = mlflow.models.infer_signature(example, model.model.predict(example, verbose=0))
+        signature = mlflow.models.infer_signature(example, network.predict(example, verbose=0))
         mlflow.keras.log_model(
-            model.model, name="model", signature=signature, pip_requirements=requirements
+            network, name="model", signature=signature, pip_requirements=requirements
         )
-        cost = {"params": model.model.count_params(), "seconds_per_epoch": float(np.mean(epochs))}
-        mlflow.log_metrics(cost)
     return {**scores, **cost, "run_id": run_id}
 
 
 def _example_windows(model, test, count=2):
     """A few scaled test windows in the form the Keras model takes, for its signature."""
-    windows = forecaster.make_windows(model.scaler.transform(test), model._spec())
+    windows = make_windows(model.scaler_.transform(test), model.window_spec())
     x, _ = windows.numpy()
     if isinstance(x, dict):
         return {k: np.ascontiguousarray(v[:count]) for k, v in x.items()}
@@ -149,26 +155,31 @@ def run_tags(frame, dataset, **extra):
     return tags
 
 
-def fit_in_run(model, train, test, dataset, **tags):
-    """Fits `model` inside the active run and logs it; returns the scores."""
+def fit_in_run(model, train, test, dataset, *, val=None, **tags):
+    """Fits `model` inside the active run and logs it; returns the scores.
+
+    Args:
+        model: an unfitted forecaster.
+        train: the frame to fit on.
+        test: the test frame, starting `lookback` rows before its first forecast step.
+        dataset: the data set's name for the run's tags.
+        val: a fixed validation part; None: the forecaster's own holdout.
+        **tags: extra tags for the run.
+    """
     run_id = mlflow.active_run().info.run_id
     mlflow.set_tags(run_tags(train, dataset, model=type(model).__name__, **tags))
     mlflow.log_params(_params(model.configs()))
-    logger = None
-    if isinstance(model, Forecaster):
-        logger = _EpochLogger(run_id)
-        model.fit(train, callbacks=[logger])
-    else:
-        model.fit(train)
-    return _log_fitted(model, test, run_id, logger.seconds if logger else None)
+    logger = _EpochLogger(run_id)
+    model.fit(train, val=val, callbacks=[logger])
+    return _log_fitted(model, test, run_id, logger.seconds)
 
 
 def track_fit(model, train, test, *, experiment="fit", dataset=None):
-    """Fits a forecaster (or baseline) on `train` in a new MLflow run and scores it on `test`.
+    """Fits a forecaster on `train` in a new MLflow run and scores it on `test`.
 
     Args:
-        model: an unfitted `Forecaster` or baseline.
-        train: the frame to fit on (the Forecaster holds out its own validation part).
+        model: an unfitted forecaster (neural or baseline).
+        train: the frame to fit on (the neural one holds out its own validation part).
         test: the test frame, starting `lookback` rows before its first forecast step.
         experiment: the MLflow experiment's name.
         dataset: the data set's name for the run's tags.
@@ -184,12 +195,13 @@ def track_fit(model, train, test, *, experiment="fit", dataset=None):
 def track_split(model, parts, *, experiment="ltsf", dataset=None, **tags):
     """Like `track_fit`, on fixed parts: fits on `parts.train`, validates on `parts.val`.
 
-    For a protocol that fixes the validation part (`forecaster.evaluation.ltsf`): a forecaster that
-    validates early-stops on `parts.val` instead of holding out its own; a baseline fits on
-    `parts.train` alone. The run also logs its wall time (fit, scoring and logging).
+    For a protocol that fixes the validation part (`forecaster.evaluation.ltsf`): the
+    neural forecaster early-stops on `parts.val` instead of holding out its own, a
+    baseline fits on `parts.train` alone; both log their validation loss on it. The run
+    also logs its wall time (fit, scoring and logging).
 
     Args:
-        model: an unfitted `Forecaster` or baseline.
+        model: an unfitted forecaster.
         parts: a `forecaster.Split`; every statistic comes from `parts.train`.
         experiment: the MLflow experiment's name.
         dataset: the data set's name for the run's tags.
@@ -199,16 +211,8 @@ def track_split(model, parts, *, experiment="ltsf", dataset=None, **tags):
         The test scores (as `evaluate` gives them) and "run_id".
     """
     experiment_id = store.experiment_id(experiment)
-    with sigterm_as_interrupt(), tracked_run(experiment_id=experiment_id) as run:
+    with sigterm_as_interrupt(), tracked_run(experiment_id=experiment_id):
         start = time.perf_counter()
-        mlflow.set_tags(run_tags(parts.train, dataset, model=type(model).__name__, **tags))
-        mlflow.log_params(_params(model.configs()))
-        logger = None
-        if isinstance(model, Forecaster):
-            logger = _EpochLogger(run.info.run_id)
-            model.fit(parts.train, val=parts.val, callbacks=[logger])
-        else:
-            model.fit(parts.train)
-        scores = _log_fitted(model, parts.test, run.info.run_id, logger and logger.seconds)
+        scores = fit_in_run(model, parts.train, parts.test, dataset, val=parts.val, **tags)
         mlflow.log_metric("wall_seconds", time.perf_counter() - start)
         return scores

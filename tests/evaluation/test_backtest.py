@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,14 +72,33 @@ def test_without_refit_every_origin_uses_the_first_fit(airline):
     forecast = first.predict(airline.iloc[:132])
     errors = np.abs(airline["Passengers"].iloc[132:144].to_numpy() - forecast["Passengers"])
     assert table.loc[2, "mae"] == pytest.approx(errors.mean())
-    assert model.schema is None  # the estimator passed in is only cloned
+    assert model.schema_ is None  # the estimator passed in is only cloned
 
 
-def test_a_neural_forecaster_takes_fit_options(airline):
+def test_a_neural_forecaster_takes_fit_options_for_each_fit_only(airline):
     model = fc.Forecaster(cell="gru", lookback=12, horizon=6, units=4, verbose=0, val_fraction=0.25)
-    table = fc.backtest(model, airline, folds=2, epochs=1)
+    epochs = []
+    logger = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
+    table = fc.backtest(model, airline, folds=2, epochs=1, callbacks=[logger])
     assert len(table) == 3
     assert np.isfinite(table["mae"].iloc[:2]).all()
+    assert epochs == [0, 0]  # one epoch in each fold's fit
+    assert model.train.epochs == 30  # the configuration is as it was
+
+
+def test_the_estimators_own_check_names_a_bad_frame(airline):
+    model = fc.NaiveForecaster(lookback=12, horizon=6)
+    with raises_exactly(
+        fc.DataError,
+        "expected a DataFrame on a DatetimeIndex (as from forecaster.read_csv), got Series",
+    ):
+        fc.backtest(model, airline["Passengers"], folds=2)
+    fitted = model.clone().fit(airline)
+    with raises_exactly(
+        fc.DataError,
+        "column 'Passengers' was fitted on but is not in the frame; columns are ['other']",
+    ):
+        fc.backtest(fitted, airline.rename(columns={"Passengers": "other"}), folds=2)
 
 
 @pytest.mark.parametrize(

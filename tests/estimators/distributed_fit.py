@@ -1,10 +1,10 @@
 """Fits small forecasters under tf.distribute in a fresh process and prints JSON results.
 
-Run by tests/test_distribute.py, since TensorFlow's devices (two logical CPUs) and a
+Run by tests/estimators/test_distribute.py, since TensorFlow's devices (two logical CPUs) and a
 multi-worker strategy can only be set up before TensorFlow initializes in a process:
 
-    python -m tests.distributed_fit mirrored
-    TF_CONFIG='{...}' python -m tests.distributed_fit multiworker OUTPUT_FOLDER
+    python -m tests.estimators.distributed_fit mirrored
+    TF_CONFIG='{...}' python -m tests.estimators.distributed_fit multiworker OUTPUT_FOLDER
 """
 
 import json
@@ -53,8 +53,8 @@ def frame():
 def fit(series, **options):
     model = fc.Forecaster(**{**OPTIONS, **options})
     replicas = Replicas()
-    history = model.fit(series, callbacks=[replicas])
-    return model, replicas.count, history.history["loss"]
+    model.fit(series, callbacks=[replicas])
+    return model, replicas.count, model.history_["loss"]
 
 
 def mirrored():
@@ -70,7 +70,7 @@ def mirrored():
         results[name] = {
             "replicas": replicas,
             "losses": losses,
-            "weights": [w.tolist() for w in model.model.get_weights()],
+            "weights": [w.tolist() for w in model.model_.get_weights()],
             "forecast": model.predict(series)["OT"].tolist(),
         }
     try:  # 33 windows do not split between two replicas

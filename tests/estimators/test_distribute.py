@@ -1,7 +1,8 @@
 """Data-parallel training: MirroredStrategy and MultiWorkerMirroredStrategy on the CPU.
 
-The strategies with several replicas run in fresh processes (tests/distributed_fit.py):
-logical CPU devices and a multi-worker strategy must be set up before TensorFlow starts.
+The strategies with several replicas run in fresh processes
+(tests/estimators/distributed_fit.py): logical CPU devices and a multi-worker strategy must
+be set up before TensorFlow starts.
 The processes start together, in a module fixture, so that their start-up overlaps.
 """
 
@@ -18,17 +19,17 @@ import tensorflow as tf
 import forecaster as fc
 from forecaster.cli.loading import load_config
 from forecaster.cli.sections import ConfigError
-from tests import distributed_fit
 from tests.assertions import raises_exactly
+from tests.estimators import distributed_fit
 from tests.servers import free_port
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 SECONDS = 240  # a worker waiting for a peer that died must fail the test, not hang it
 
 
 def _start(*args, env=None):
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.distributed_fit", *args],
+        [sys.executable, "-m", "tests.estimators.distributed_fit", *args],
         cwd=ROOT,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
         stdout=subprocess.PIPE,
@@ -133,13 +134,13 @@ def test_an_unknown_strategy_is_refused():
 
 
 def test_the_yaml_config_takes_distribute():
-    model = load_config(overrides=["model.lookback=24", "model.horizon=6"]).model
-    assert model.train.distribute is None
-    overrides = ["model.lookback=24", "model.horizon=6", "model.distribute=mirrored"]
-    assert load_config(overrides=overrides).model.train.distribute == "mirrored"
+    sizes = ["data.lookback=24", "data.horizon=6"]
+    assert load_config(overrides=sizes, needs=("data", "train")).train.distribute is None
+    overrides = [*sizes, "train.distribute=mirrored"]
+    assert load_config(overrides=overrides).train.distribute == "mirrored"
     with raises_exactly(
         ConfigError,
-        "config key 'model.distribute': distribute='bogus' is not known; pass None, "
+        "config key 'train.distribute': distribute='bogus' is not known; pass None, "
         "'mirrored' or 'multiworker', or a tf.distribute.Strategy to Forecaster",
     ):
-        load_config(overrides=[*overrides[:2], "model.distribute=bogus"])
+        load_config(overrides=[*sizes, "train.distribute=bogus"])

@@ -21,7 +21,7 @@ from tests.assertions import raises_exactly
 from tests.data.util import DATA
 from tests.servers import free_port, wait_until_healthy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # A small real series (365 daily values) and a model small enough to train in a blink.
 OPTIONS = {"lookback": 14, "horizon": 7, "units": 4, "epochs": 2, "verbose": 0, "batch_size": 32}
 COMPARE = {"cells": ["rnn", "gru"], "seeds": 2, "baselines": ["naive", "seasonal_naive"]}
@@ -128,7 +128,7 @@ def test_the_keras_model_reloads_in_a_fresh_process(compared, tmp_path):
     saved = client.download_artifacts(run.info.run_id, "forecaster", str(tmp_path))
     model = fc.Forecaster.load(saved)
     frame = births()
-    x, _ = fc.make_windows(model.scaler.transform(frame.iloc[-60:]), model._spec()).numpy()
+    x, _ = fc.make_windows(model.scaler_.transform(frame.iloc[-60:]), model.window_spec()).numpy()
     np.save(tmp_path / "x.npy", np.ascontiguousarray(x))
     code = (
         "import sys, numpy as np, forecaster, mlflow\n"
@@ -141,7 +141,7 @@ def test_the_keras_model_reloads_in_a_fresh_process(compared, tmp_path):
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    expected = model.model.predict(x, verbose=0)
+    expected = model.model_.predict(x, verbose=0)
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-6, atol=1e-6)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 import forecaster as fc
 from forecaster.config import DataConfig, NetworkConfig, TrainConfig
+from forecaster.networks import Shapes, build_network
 from tests.assertions import raises_exactly
 from tests.data.util import DATA
 
@@ -43,8 +44,9 @@ def test_learns_to_beat_the_naive_forecast_on_etth1_ot(etth1):
         batch_size=64,
         **options,
     )
-    history = model.fit(parts.train, epochs=4)
-    assert len(history.history["val_loss"]) == 4
+    assert model.fit(parts.train, epochs=4) is model
+    assert len(model.history_["val_loss"]) == 4
+    assert model.train.epochs == 30  # the override held for that fit only
     assert model.evaluate(parts.val)["mae"] < 0.95 * naive.evaluate(parts.val)["mae"]
 
 
@@ -53,11 +55,11 @@ def test_the_loss_option_trains_and_validates_on_mae(etth1):
     model = fc.Forecaster(
         cell="gru", lookback=24, horizon=6, targets=["OT"], units=8, loss="mae", verbose=0
     )
-    history = model.fit(parts.train, val=parts.val, epochs=2)
-    x, y = fc.make_windows(model.scaler.transform(parts.val), model._spec()).numpy()
-    forecast = model.model.predict(x, verbose=0)
+    model.fit(parts.train, val=parts.val, epochs=2)
+    x, y = fc.make_windows(model.scaler_.transform(parts.val), model.window_spec()).numpy()
+    forecast = model.model_.predict(x, verbose=0)
     # The best epoch's weights are restored: its validation loss is their scaled MAE.
-    best = min(history.history["val_loss"])
+    best = min(model.history_["val_loss"])
     assert best == pytest.approx(np.mean(np.abs(forecast - y)), rel=1e-4)
     assert best != pytest.approx(np.mean((forecast - y) ** 2), rel=1e-2)
 
@@ -66,12 +68,11 @@ def test_lr_decay_replaces_the_plateau_schedule_with_a_fixed_one(etth1):
     model = fc.Forecaster(
         cell="gru", lookback=24, horizon=6, targets=["OT"], **{**SMALL, "epochs": 5}
     )
-    history = model.fit(
-        etth1.iloc[:600], learning_rate=4e-3, lr_decay=0.5, lr_decay_after=2, patience=10
-    )
+    model.fit(etth1.iloc[:600], learning_rate=4e-3, lr_decay=0.5, lr_decay_after=2, patience=10)
     expected = [4e-3, 4e-3, 2e-3, 1e-3, 5e-4]
-    assert history.history["learning_rate"] == pytest.approx(expected, rel=1e-6)
-    assert float(model.model.optimizer.learning_rate) == pytest.approx(5e-4, rel=1e-6)
+    assert model.history_["learning_rate"] == pytest.approx(expected, rel=1e-6)
+    assert float(model.model_.optimizer.learning_rate) == pytest.approx(5e-4, rel=1e-6)
+    assert model.train.lr_decay is None  # the schedule was this fit's alone
 
 
 def test_the_decay_schedule_is_segrnns_type3():
@@ -194,7 +195,7 @@ def test_other_architectures_fit_and_forecast(options, etth1):
     model = fc.Forecaster(cell="gru", lookback=24, horizon=5, calendar=["hour"], **SMALL, **options)
     model.fit(frame)
     forecast = model.predict(frame)
-    assert forecast.shape == (5, len(model.schema["targets"]))
+    assert forecast.shape == (5, len(model.schema_["targets"]))
     assert np.isfinite(forecast.to_numpy()).all()
     assert model.evaluate(etth1.iloc[600:700])["windows"] == 100 - 24 - 5 + 1
 
@@ -228,11 +229,14 @@ def test_a_diverging_loss_is_a_clear_error(etth1):
         model.fit(frame)
 
 
-def test_fit_overrides_only_training_options(etth1):
+def test_fit_overrides_only_training_options_and_only_for_that_fit(etth1):
     model = fc.Forecaster(cell="rnn", lookback=12, horizon=2, **SMALL)
-    history = model.fit(etth1.iloc[:300], epochs=2, patience=10)
-    assert len(history.history["loss"]) == 2
-    assert model.train.epochs == 2
+    before = model.configs()
+    model.fit(etth1.iloc[:300], epochs=2, patience=10)
+    assert len(model.history_["loss"]) == 2
+    assert model.configs() == before
+    model.fit(etth1.iloc[:300])
+    assert len(model.history_["loss"]) == 1  # the configured epochs again
     message = (
         "unknown option 'units'; known options are "
         f"{sorted(f.name for f in dataclasses.fields(TrainConfig))}"
@@ -343,10 +347,24 @@ def test_plot_draws_history_forecast_and_actual(fitted, etth1, tmp_path):
 
 def test_checkpoints_hold_the_best_weights(etth1, tmp_path):
     model = fc.Forecaster(
-        cell="rnn", lookback=12, horizon=2, checkpoint_dir=str(tmp_path / "ckpt"), **SMALL
+        cell="rnn",
+        lookback=12,
+        horizon=2,
+        checkpoint_dir=str(tmp_path / "ckpt"),
+        **{**SMALL, "units": 32, "epochs": 8, "patience": 3, "learning_rate": 0.05},
     )
     model.fit(etth1.iloc[:300])
-    assert (tmp_path / "ckpt" / "best.weights.h5").stat().st_size > 0
+    losses = model.history_["val_loss"]
+    assert np.argmin(losses) < len(losses) - 1  # early stopping went back to a best epoch
+    fresh = build_network(
+        model.network, Shapes(lookback=12, horizon=2, inputs=7, targets=7, known=0)
+    )
+    fresh.load_weights(tmp_path / "ckpt" / "best.weights.h5")
+    later = model.scaler_.transform(etth1.iloc[300:400])
+    x, _ = fc.make_windows(later, model.window_spec()).numpy()
+    np.testing.assert_allclose(
+        fresh.predict(x, verbose=0), model.model_.predict(x, verbose=0), rtol=1e-6, atol=1e-6
+    )
 
 
 def test_a_segment_forecaster_checks_its_segments_before_any_data():
