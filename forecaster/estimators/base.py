@@ -120,8 +120,9 @@ class BaseForecaster(abc.ABC):
             callbacks: Keras callbacks (e.g. one that logs each epoch); a baseline runs
                 their `on_train_begin`, `on_epoch_begin`, `on_epoch_end` (with its
                 losses) and `on_train_end` around its one pass.
-            **overrides: configuration fields for this fit only (the neural forecaster's
-                `TrainConfig`, the linear baseline's `LinearConfig`); the configuration
+            **overrides: configuration fields for this fit only, e.g. `epochs=3` (the
+                neural forecaster takes those of `TrainConfig`; a baseline, whose
+                configuration is what it forecasts with, takes none); the configuration
                 itself is left as it is.
 
         Returns:
