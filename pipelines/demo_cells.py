@@ -1,7 +1,9 @@
 """Trains the tanh RNN, LSTM, GRU and CIFG cells on one synthetic series and compares them.
 
 python pipelines/demo_cells.py
-python pipelines/demo_cells.py --cells lstm cifg --epochs 8 --units 64
+python pipelines/demo_cells.py --demo.cells lstm cifg --demo.epochs 8 --demo.units 64
+
+Every field of `forecaster.cells.demo.CellDemoConfig` is a flag `--demo.<field>`.
 """
 
 import argparse
@@ -10,19 +12,16 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from forecaster.cells.demo import CellDemoConfig, demo_cells
+from forecaster.cli.flags import add_section
 
 
 def main():
-    defaults = CellDemoConfig()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", nargs="+", default=list(defaults.cells))
-    parser.add_argument("--units", type=int, default=defaults.units)
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    args = parser.parse_args()
-    config = CellDemoConfig(
-        cells=tuple(args.cells), units=args.units, epochs=args.epochs, seed=args.seed
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
+    add_section(parser, "demo", CellDemoConfig)
+    given = {key.partition(".")[2]: value for key, value in vars(parser.parse_args()).items()}
+    if "cells" in given:
+        given["cells"] = tuple(given["cells"])
+    config = CellDemoConfig(**given)
 
     print(
         f"Forecasting {config.horizon} hours from {config.lookback} of a synthetic hourly "

@@ -119,6 +119,28 @@ def renamed(command):
     return found
 
 
+def add_section(parser, section, config_class):
+    """Adds a flag `--<section>.<field>` per field of a dataclass, in a group of its own.
+
+    A flag not given is absent from the parsed arguments (its default is the file's, or
+    the dataclass's); a given one is there under its `<section>.<field>` name.
+
+    Example:
+        >>> add_section(parser, "demo", CellDemoConfig)  # --demo.cells, --demo.units, ...
+    """
+    title = inspect.cleandoc(config_class.__doc__ or "").partition("\n")[0]
+    group = parser.add_argument_group(f"{section} ({config_class.__name__})", title)
+    helps = field_help(config_class)
+    for field in dataclasses.fields(config_class):
+        group.add_argument(
+            f"--{section}.{field.name}",
+            dest=f"{section}.{field.name}",
+            default=argparse.SUPPRESS,
+            help=helps.get(field.name),
+            **_options(field),
+        )
+
+
 def add_arguments(parser, command, config=None):
     """Adds `command`'s flags to an `argparse` parser: one per field of the sections it reads.
 
@@ -133,18 +155,7 @@ def add_arguments(parser, command, config=None):
     )
     parser.add_argument("--config", default=config, metavar="YAML", help="the config file")
     for section in NEEDS[command]:
-        config_class = SECTIONS[section]
-        title = inspect.cleandoc(config_class.__doc__).splitlines()[0]
-        group = parser.add_argument_group(f"{section} ({config_class.__name__})", title)
-        helps = field_help(config_class)
-        for field in dataclasses.fields(config_class):
-            group.add_argument(
-                f"--{section}.{field.name}",
-                dest=f"{section}.{field.name}",
-                default=argparse.SUPPRESS,
-                help=helps.get(field.name),
-                **_options(field),
-            )
+        add_section(parser, section, SECTIONS[section])
     parser.add_argument(
         "--set",
         dest="overrides",

@@ -36,10 +36,14 @@ _EXCLUDES = {"shipped": ("benchmark", "path"), "path": ("shipped",), "benchmark"
 
 
 def kinds(annotation):
-    """The types a field's annotation allows: `int | None` -> `(int, NoneType)`."""
-    if isinstance(annotation, types.UnionType):
-        return typing.get_args(annotation)
-    return (annotation,)
+    """The types a field's annotation allows: `int | None` -> `(int, NoneType)`.
+
+    A parametrized type counts as its origin: `tuple[str, ...]` -> `(tuple,)`.
+    """
+    allowed = (
+        typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    )
+    return tuple(typing.get_origin(kind) or kind for kind in allowed)
 
 
 def fail(key, accepted, value):

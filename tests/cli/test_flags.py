@@ -45,6 +45,7 @@ def test_the_flags_take_their_fields_types():
             "--data.calendar", "hour",
             "--source.time_col", "date",
             "--source.rows", "null",
+            "--source.benchmark", "null",
             "--ltsf.model", "lstm",
         ]
     )  # fmt: skip
@@ -59,9 +60,11 @@ def test_the_flags_take_their_fields_types():
         "data.calendar": ["hour"],  # a tuple field: one value is a list of one
         "source.time_col": "date",  # str or a list: one value is the string
         "source.rows": None,
+        "source.benchmark": None,  # null before str: `str | None` takes it as None
         "ltsf.model": "lstm",
     }
     args.config = str(ROOT / "pipelines" / "configs" / "ltsf.yaml")
+    args.overrides = ["source.path=a.csv"]  # the file's path is a folder of benchmark sets
     config = config_from_args(args, "ltsf")
     assert (config.data.targets, config.data.calendar) == (("OT", "HUFL"), ("hour",))
     assert (config.train.lr_decay, config.network.residual) == (None, True)

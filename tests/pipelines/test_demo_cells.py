@@ -7,7 +7,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_demo_script_prints_the_comparison():
     result = subprocess.run(
-        [sys.executable, "pipelines/demo_cells.py", "--cells", "gru", "--epochs", "1"],
+        [sys.executable, "pipelines/demo_cells.py", "--demo.cells", "gru", "--demo.epochs", "1"],
         cwd=ROOT,
         capture_output=True,
         text=True,
