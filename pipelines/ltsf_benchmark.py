@@ -1,12 +1,13 @@
 """Runs the long-horizon benchmark protocol (LTSF) for one model and prints its scores.
 
-python pipelines/ltsf_benchmark.py                                        # GRU, L=720, H=96
+python pipelines/ltsf_benchmark.py                          # GRU on ETTh1, L=720, H=96
 python pipelines/ltsf_benchmark.py --data.lookback 336 --ltsf.model naive
-python pipelines/ltsf_benchmark.py --source.benchmark ETTm1 --ltsf.model lstm --ltsf.quick
+python pipelines/ltsf_benchmark.py --config pipelines/configs/ltsf/ettm1.yaml --ltsf.quick
 
-The same as `forecaster ltsf --config pipelines/configs/ltsf.yaml`, whose sections hold
-SegRNN's settings; every field of them is a flag (`--network.units 256`, `--train.lr_decay
-0.8`, ...; see --help). The protocol is `forecaster.evaluation.ltsf` (splits at the
+The same as `forecaster ltsf --config pipelines/configs/ltsf/etth1.yaml` (the default
+config; pipelines/configs/ltsf/ has one per data set), whose sections hold SegRNN's
+settings; every field of them is a flag (`--network.units 256`, `--train.lr_decay 0.8`,
+...; see --help). The protocol is `forecaster.evaluation.ltsf` (splits at the
 published borders, scaler on the training rows, stride 1, every test window scored on the
 scaled values). A cell is trained in the segment-recurrent network (SegRNN); "naive" and
 "linear" go through the same code. The run is tracked in MLflow (`MLFLOW_TRACKING_URI`,
@@ -27,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from forecaster.cli import commands as cli
 
-CONFIG = Path(__file__).resolve().parent / "configs" / "ltsf.yaml"
+CONFIG = Path(__file__).resolve().parent / "configs" / "ltsf" / "etth1.yaml"
 
 
 def main():

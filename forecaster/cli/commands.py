@@ -3,7 +3,7 @@
     forecaster compare --config pipelines/configs/bikeshare.yaml --compare.seeds 2
     forecaster fit --config pipelines/configs/quick.yaml --network.units 64
     forecaster backtest --config pipelines/configs/quick.yaml --backtest.folds 3 --network.cell gru
-    forecaster ltsf --config pipelines/configs/ltsf.yaml --ltsf.model lstm --ltsf.quick
+    forecaster ltsf --config pipelines/configs/ltsf/etth1.yaml --ltsf.model lstm --ltsf.quick
     forecaster ui --ui.port 5000
     forecaster info                  # versions, processor, native kernels, store, devices
 

@@ -301,7 +301,7 @@ def test_a_source_on_the_command_line_replaces_the_files(tmp_path):
     args = cli.parser().parse_args(["fit", "--config", path, "--set", "source.benchmark=ETTh1"])
     source = cli.config_from_args(args, "fit").source
     assert (source.shipped, source.benchmark) == (None, "ETTh1")
-    ltsf = str(ROOT / "pipelines" / "configs" / "ltsf.yaml")
+    ltsf = str(ROOT / "pipelines" / "configs" / "ltsf" / "etth1.yaml")
     args = cli.parser().parse_args(["ltsf", "--config", ltsf, "--source.benchmark", "ETTm1"])
     source = cli.config_from_args(args, "ltsf").source
     assert (source.benchmark, source.path) == ("ETTm1", "../shared/data")  # a folder of both
@@ -335,13 +335,20 @@ def test_the_shipped_configs_load():
         )
         assert config.source.shipped == "bikeshare"
         assert config.data.targets == ("bikers",)
-    config = load_config(ROOT / "pipelines" / "configs" / "ltsf.yaml", needs=NEEDS["ltsf"])
-    assert (config.source.benchmark, config.network.architecture) == ("ETTh1", "segment")
-    assert (config.network.units, config.train.loss, config.ltsf.quick) == (512, "mae", False)
+    sets = sorted((ROOT / "pipelines" / "configs" / "ltsf").glob("*.yaml"))
+    assert [path.stem for path in sets] == ["etth1", "etth2", "ettm1", "ettm2", "weather"]
+    for path in sets:
+        config = load_config(path, needs=NEEDS["ltsf"])
+        assert (config.source.benchmark.lower(), config.source.path) == (
+            path.stem,
+            "../shared/data",
+        )
+        assert (config.network.architecture, config.network.units) == ("segment", 512)
+        assert (config.train.loss, config.ltsf.quick) == ("mae", False)
 
 
 def test_quick_sets_its_keys_over_the_file_and_under_the_command_line():
-    path = ROOT / "pipelines" / "configs" / "ltsf.yaml"
+    path = ROOT / "pipelines" / "configs" / "ltsf" / "etth1.yaml"
     quick = load_config(path, ["ltsf.quick=true"], needs=NEEDS["ltsf"])
     assert (quick.train.epochs, quick.network.units, quick.data.stride) == (1, 16, 16)
     flagged = load_config(path, ["ltsf.quick=true", "train.epochs=3"], needs=NEEDS["ltsf"])

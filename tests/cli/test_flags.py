@@ -63,7 +63,7 @@ def test_the_flags_take_their_fields_types():
         "source.benchmark": None,  # null before str: `str | None` takes it as None
         "ltsf.model": "lstm",
     }
-    args.config = str(ROOT / "pipelines" / "configs" / "ltsf.yaml")
+    args.config = str(ROOT / "pipelines" / "configs" / "ltsf" / "etth1.yaml")
     args.overrides = ["source.path=a.csv"]  # the file's path is a folder of benchmark sets
     config = config_from_args(args, "ltsf")
     assert (config.data.targets, config.data.calendar) == (("OT", "HUFL"), ("hour",))
