@@ -11,11 +11,13 @@ shuffled) both ways:
 
 Prints, per path, the seconds and rows/s of the preparation (reading, splitting, scaling),
 the seconds and windows/s of the epoch, and the peak resident memory of the process
-beyond what importing TensorFlow takes (Linux's ``ru_maxrss``). With ``--repeat N`` each
-path runs N times, alternating, and each figure is the median of the N runs.
+beyond what importing TensorFlow takes (Linux's ``ru_maxrss``). With ``--epochs E`` each
+run takes E epochs over the same dataset and counts the median one's seconds; with
+``--repeat N`` each path runs N times, alternating, and each figure is the median of the N
+runs.
 
 Run: python benchmarks/streaming_speed.py [--rows 5000000] [--folder DIR] [--repeat 1]
-    [--paths memory stream "stream parquet"]
+    [--epochs 1] [--paths memory stream "stream parquet"]
 """
 
 import argparse
@@ -63,8 +65,8 @@ def _rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _measure(path, source):
-    """Runs one path in this process and returns its figures."""
+def _measure(path, source, epochs=1):
+    """Runs one path in this process and returns its figures (the median epoch's seconds)."""
     import tensorflow as tf
 
     import forecaster as fc
@@ -86,14 +88,17 @@ def _measure(path, source):
         windows = fc.stream_windows(parts.train, spec, scaler, shuffle_buffer=BUFFER)
         rows = len(stream)
     prepared = time.perf_counter()
-    count = 0
-    for _, y in windows.dataset(BATCH, training=True, seed=0):
-        count += int(y.shape[0])
-    end = time.perf_counter()
+    dataset = windows.dataset(BATCH, training=True, seed=0)
+    seconds = []
+    for _ in range(epochs):
+        begin, count = time.perf_counter(), 0
+        for _, y in dataset:
+            count += int(y.shape[0])
+        seconds.append(time.perf_counter() - begin)
     return {
         "rows": rows,
         "prepare_s": prepared - start,
-        "epoch_s": end - prepared,
+        "epoch_s": statistics.median(seconds),
         "windows": count,
         "peak_mb": _rss_mb() - base,
     }
@@ -104,6 +109,7 @@ def main():
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--folder", help="where to write (and reuse) the data; default: a temp")
     parser.add_argument("--repeat", type=int, default=1, help="runs per path; medians shown")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs per run; the median counts")
     parser.add_argument(
         "--paths",
         nargs="+",
@@ -113,7 +119,7 @@ def main():
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)  # path, source: internal
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(_measure(*args.measure)))
+        print(json.dumps(_measure(*args.measure, args.epochs)))
         return
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(args.folder or temp)
@@ -137,7 +143,7 @@ def main():
         runs = {path: [] for path in args.paths}
         for _ in range(args.repeat):  # alternating, so a slow spell of the machine hits all
             for path in args.paths:
-                runs[path].append(_run(path, sources[path]))
+                runs[path].append(_run(path, sources[path], args.epochs))
         for path, results in runs.items():
             r = {key: statistics.median(result[key] for result in results) for key in results[0]}
             print(
@@ -147,10 +153,18 @@ def main():
             )
 
 
-def _run(path, source):
+def _run(path, source, epochs):
     """Measures one path in a fresh process and returns its figures."""
     result = subprocess.run(
-        [sys.executable, __file__, "--measure", path.split()[0], str(source)],
+        [
+            sys.executable,
+            __file__,
+            "--measure",
+            path.split()[0],
+            str(source),
+            "--epochs",
+            str(epochs),
+        ],
         capture_output=True,
         text=True,
         check=True,
