@@ -25,7 +25,7 @@ class Split:
     """The three parts of a series and where they were cut.
 
     Attributes:
-        train: the training rows.
+        train: the training rows: a DataFrame from `split`, a `Source` from `split_stream`.
         val: the validation rows, led by up to `lookback` context rows from train.
         test: the test rows, led by up to `lookback` context rows from validation.
         lookback: the number of context rows before validation and test.
