@@ -107,7 +107,10 @@ def compare(config):
     """
     from forecaster import tracking
 
-    settings, frame = config.compare, config.source.load()
+    settings = config.compare
+    for name in (*settings.cells, *settings.baselines):  # the sections fit together
+        models.build(name, config)
+    frame = config.source.load()
     runs = len(settings.cells) * settings.seeds + len(settings.baselines)
     print(
         f"Comparing {', '.join(settings.cells)} over {settings.seeds} seed(s) and "

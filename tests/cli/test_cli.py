@@ -203,9 +203,17 @@ def test_errors_of_the_other_sections(tmp_path, capsys):
 def test_sections_that_do_not_fit_together_are_one_line(tmp_path, capsys):
     """A check across sections is the forecaster's; the command names the sections."""
     segment = ["--config", write(tmp_path, TINY), "--network.architecture", "segment"]
-    assert error_of(capsys, [*segment, "--network.segment_length", "5"]) == (
-        "config sections data, network, train: lookback=12 is not a multiple of "
-        "segment_length=5; the segment design cuts it into whole segments"
+    segment += ["--network.segment_length", "5"]
+    for command in ("fit", "compare", "backtest", "ltsf"):
+        assert error_of(capsys, segment, command) == (
+            "config sections data, network, train: lookback=12 is not a multiple of "
+            "segment_length=5; the segment design cuts it into whole segments"
+        )
+    recursive = ["--config", write(tmp_path, TINY), "--network.architecture", "recursive"]
+    assert error_of(capsys, [*recursive, "--data.inputs", "bikers", "temp"]) == (
+        "config sections data, network, train: architecture='recursive' feeds each forecast "
+        "back as the next input, so the inputs must be the targets; got inputs ['bikers', "
+        "'temp'] and targets ['bikers']"
     )
 
 
