@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from forecaster.tracking import processes, store
 from forecaster.tracking.runs import tracked_run
-from tests.test_tracking import ROOT
+from tests.tracking.test_tracking import ROOT
 
 HOLD_A_RUN = """
 import sys

@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 import forecaster as fc
 from forecaster.tracking import TrackingStoreError, store
 from tests.assertions import raises_exactly
-from tests.test_tracking import OPTIONS, births
+from tests.tracking.test_tracking import OPTIONS, births
 
 REMEDY = "point MLFLOW_TRACKING_URI at a database in a folder you can write to"
 

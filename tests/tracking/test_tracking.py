@@ -60,7 +60,7 @@ def test_the_run_tree(compared):
         "gru-seed-0", "gru-seed-1", "naive", "rnn-seed-0", "rnn-seed-1", "seasonal_naive"
     ]  # fmt: skip
     assert {r.info.status for r in runs} == {"FINISHED"}
-    # Each run names the process that would end it (see test_tracking_processes.py).
+    # Each run names the process that would end it (see tests/tracking/test_processes.py).
     assert {r.data.tags["forecaster.pid"] for r in runs} == {str(os.getpid())}
     assert {r.data.tags["forecaster.host"] for r in runs} == {socket.gethostname()}
     assert parent.data.tags["dataset"] == "births"
