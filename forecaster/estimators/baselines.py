@@ -95,7 +95,9 @@ class Baseline(BaseForecaster):
         """The mean squared error of the forecasts of `windows`, on the scaled values."""
         total, count = 0.0, 0
         for x, y in preparation.batches(windows, self.chunk):
-            total += float(np.square(self._forecast(x) - y).sum())
+            # float64: squares of float32 values beyond 1.8e19 overflow to inf
+            error = np.asarray(self._forecast(x), np.float64) - np.asarray(y, np.float64)
+            total += float(np.square(error).sum())
             count += y.size
         return total / count
 
