@@ -69,19 +69,10 @@ class Forecaster(BaseForecaster):
 
     def __init__(self, cell="lstm", *, lookback, horizon, **options):
         options = {"cell": cell, "lookback": lookback, "horizon": horizon, **options}
-        options, self.strategy = distribute.take_strategy(options)
+        options, strategy = distribute.take_strategy(options)
         data, network, train = route(options, DataConfig, NetworkConfig, TrainConfig)
-        self.train = TrainConfig(**train)
-        # Before NetworkConfig, whose check makes a cell: TensorFlow wants a multi-worker
-        # strategy before any other operation of the process.
-        distribute.prepare(self.train.distribute)
-        super().__init__(DataConfig(**data))
-        self.network = NetworkConfig(**network)
-        self.model_ = None
-        self._chief = True  # whether save writes; False on a multi-worker non-chief
-        self._check_recursive_columns(self.data.inputs, self.data.targets)
-        if self.network.architecture == "segment":  # before any data is read
-            check_steps(self.data.lookback, self.data.horizon, self.network.segment_length)
+        configs = DataConfig(**data), NetworkConfig(**network), TrainConfig(**train)
+        self._configure(*configs, strategy)
 
     @classmethod
     def config_classes(cls):
@@ -90,10 +81,22 @@ class Forecaster(BaseForecaster):
 
     @classmethod
     def from_configs(cls, data, network, train):
-        """A forecaster from its three configuration dataclasses."""
-        return cls(
-            **dataclasses.asdict(data), **dataclasses.asdict(network), **dataclasses.asdict(train)
-        )
+        """A forecaster from its three configuration dataclasses, kept as they are."""
+        model = cls.__new__(cls)
+        model._configure(data, network, train, None)
+        return model
+
+    def _configure(self, data, network, train, strategy):
+        """Takes the configuration; checks what spans its dataclasses before data is read."""
+        # First: TensorFlow wants a multi-worker strategy before any other operation.
+        distribute.prepare(train.distribute)
+        super().__init__(data)
+        self.network, self.train, self.strategy = network, train, strategy
+        self.model_ = None
+        self._chief = True  # whether save writes; False on a multi-worker non-chief
+        self._check_recursive_columns(self.data.inputs, self.data.targets)
+        if self.network.architecture == "segment":
+            check_steps(self.data.lookback, self.data.horizon, self.network.segment_length)
 
     def configs(self):
         """The configuration dataclasses by name."""
