@@ -52,6 +52,7 @@ __all__ = [
     "Forecaster",
     "GRUCell",
     "LSTMCell",
+    "LinearConfig",
     "LinearForecaster",
     "MeanForecaster",
     "NaiveForecaster",
@@ -96,7 +97,7 @@ _SUBMODULES = {
 }
 _DEFINED_IN = {
     "forecaster.cells": ("CIFGCell", "GRUCell", "LSTMCell", "SimpleRNNCell"),
-    "forecaster.config": ("DataConfig", "NetworkConfig", "TrainConfig"),
+    "forecaster.config": ("DataConfig", "LinearConfig", "NetworkConfig", "TrainConfig"),
     "forecaster.data": (
         "BENCHMARKS",
         "DataError",

@@ -38,7 +38,7 @@ def clean_env(**extra):
 # Where each public name is defined.
 DEFINED_IN = {
     "forecaster.cells": ["CIFGCell", "GRUCell", "LSTMCell", "SimpleRNNCell"],
-    "forecaster.config": ["DataConfig", "NetworkConfig", "TrainConfig"],
+    "forecaster.config": ["DataConfig", "LinearConfig", "NetworkConfig", "TrainConfig"],
     "forecaster.data": [
         "BENCHMARKS",
         "DataError",
