@@ -44,49 +44,6 @@ import re
 import sys
 import tempfile
 
-__all__ = [
-    "BENCHMARKS",
-    "CIFGCell",
-    "DataConfig",
-    "DataError",
-    "Forecaster",
-    "GRUCell",
-    "LSTMCell",
-    "LinearConfig",
-    "LinearForecaster",
-    "MeanForecaster",
-    "NaiveForecaster",
-    "NetworkConfig",
-    "Scaler",
-    "SeasonalNaiveForecaster",
-    "SimpleRNNCell",
-    "Source",
-    "Split",
-    "StreamWindows",
-    "TrainConfig",
-    "TrainingError",
-    "WindowSpec",
-    "Windows",
-    "backtest",
-    "benchmark_path",
-    "cells",
-    "compare_cells",
-    "data",
-    "load",
-    "load_benchmark",
-    "load_shipped",
-    "make_windows",
-    "metrics",
-    "open_source",
-    "read_csv",
-    "shipped_path",
-    "split",
-    "split_stream",
-    "stream_scaler",
-    "stream_windows",
-    "track_fit",
-    "tracking",
-]
 __version__ = "0.2.0"
 
 _SUBMODULES = {
@@ -132,6 +89,7 @@ _DEFINED_IN = {
     "forecaster.tracking": ("compare_cells", "track_fit"),
 }
 _HOMES = {name: module for module, names in _DEFINED_IN.items() for name in names}
+__all__ = sorted([*_SUBMODULES, *_HOMES])
 # The modules of the flat layout before 0.2, and where their contents went.
 MOVED = {
     "forecaster.backtest": "forecaster.evaluation.backtesting",

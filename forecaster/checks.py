@@ -56,3 +56,21 @@ def choice(name, value, known):
     if value not in known:
         raise InvalidValueError(name, f"{name}={value!r} is not known; pass one of {tuple(known)}")
     return value
+
+
+def column_names(name, value):
+    """Column names as a tuple (None stays None); a single name is a one-name tuple.
+
+    Example:
+        >>> column_names("targets", "OT"), column_names("inputs", ["a", "b"])
+        (('OT',), ('a', 'b'))
+    """
+    if value is None:
+        return None
+    try:
+        names = (value,) if isinstance(value, str) else tuple(value)
+    except TypeError:  # a single non-string value, such as 5
+        names = (value,)
+    if not all(isinstance(n, str) for n in names):
+        raise InvalidValueError(name, f"{name} must be column names, got {value!r}")
+    return names

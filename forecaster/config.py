@@ -52,19 +52,6 @@ def check_cell(name, value):
     return value
 
 
-def _columns(name, value):
-    """Column names as a tuple (None stays None); a single name is a one-name tuple."""
-    if value is None:
-        return None
-    try:
-        names = (value,) if isinstance(value, str) else tuple(value)
-    except TypeError:  # a single non-string value, such as 5
-        names = (value,)
-    if not all(isinstance(n, str) for n in names):
-        raise checks.InvalidValueError(name, f"{name} must be column names, got {value!r}")
-    return names
-
-
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     """What the model sees and forecasts, and how the data is prepared.
@@ -102,7 +89,7 @@ class DataConfig:
         for name in ("lookback", "horizon", "stride"):
             checks.positive_int(name, getattr(self, name))
         for name in ("inputs", "targets", "known_future"):
-            object.__setattr__(self, name, _columns(name, getattr(self, name)))
+            object.__setattr__(self, name, checks.column_names(name, getattr(self, name)))
         calendar = (self.calendar,) if isinstance(self.calendar, str) else tuple(self.calendar)
         unknown = [f for f in calendar if f not in CALENDAR_FEATURES]
         if unknown:

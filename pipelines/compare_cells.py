@@ -9,27 +9,16 @@ tracked in MLflow, the table and Welch's t-test p-values are printed at the end,
 to open the MLflow UI.
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from forecaster.cli import commands as cli
+from forecaster.cli import commands
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "bikeshare.yaml"
 
-
-def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], epilog=cli.EPILOG, prog="compare_cells.py"
-    )
-    cli.add_arguments(parser, "compare", config=str(CONFIG))
-    args = parser.parse_args()
-    # The config from the file and flags, then cli.compare: the same path as the command.
-    sys.exit(cli.run("compare", args, prog=parser.prog))
-
-
 if __name__ == "__main__":
-    main()
+    # The config from the file and flags, then the command: the same path as `forecaster compare`.
+    sys.exit(commands.script("compare", CONFIG, __doc__))

@@ -19,27 +19,16 @@ seconds_per_epoch and the configuration.
 window (all test windows are still scored); a few tens of seconds on a 2-core CPU.
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from forecaster.cli import commands as cli
+from forecaster.cli import commands
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "ltsf" / "etth1.yaml"
 
-
-def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], epilog=cli.EPILOG, prog="ltsf_benchmark.py"
-    )
-    cli.add_arguments(parser, "ltsf", config=str(CONFIG))
-    args = parser.parse_args()
-    # The config from the file and flags, then cli.ltsf: the same path as the command.
-    sys.exit(cli.run("ltsf", args, prog=parser.prog))
-
-
 if __name__ == "__main__":
-    main()
+    # The config from the file and flags, then the command: the same path as `forecaster ltsf`.
+    sys.exit(commands.script("ltsf", CONFIG, __doc__))

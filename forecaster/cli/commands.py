@@ -340,3 +340,23 @@ def main(argv=None):
     """The console script: `forecaster COMMAND [flags]`; returns the exit status."""
     args = parser().parse_args(argv)
     return run(args.command, args)
+
+
+def script(command, config, description, argv=None):
+    """A pipeline script's main: `command`'s flags with `config` as the default `--config`.
+
+    Args:
+        command: a key of `COMMANDS`.
+        config: the default YAML config file.
+        description: the script's `--help` text (its docstring's first line is used).
+        argv: the arguments; None: `sys.argv[1:]`.
+
+    Returns:
+        The exit status, as `run` gives it.
+    """
+    prog = Path(sys.argv[0]).name
+    script_parser = argparse.ArgumentParser(
+        description=description.splitlines()[0], epilog=EPILOG, prog=prog, allow_abbrev=False
+    )
+    add_arguments(script_parser, command, config=str(config))
+    return run(command, script_parser.parse_args(argv), prog=prog)

@@ -27,18 +27,6 @@ from forecaster.data.calendar import check_features
 from forecaster.data.errors import DataError
 
 
-def _names(value, field):
-    if value is None:
-        return None
-    try:
-        names = (value,) if isinstance(value, str) else tuple(value)
-    except TypeError:  # a single non-string value, such as 5
-        names = (value,)
-    if not all(isinstance(n, str) for n in names):
-        raise ValueError(f"{field} must be column names, got {value!r}")
-    return names
-
-
 @dataclasses.dataclass(frozen=True)
 class WindowSpec:
     """What a window holds.
@@ -70,7 +58,7 @@ class WindowSpec:
         for field in ("lookback", "horizon", "stride"):
             checks.positive_int(field, getattr(self, field))
         for field in ("inputs", "targets", "known_future", "static"):
-            object.__setattr__(self, field, _names(getattr(self, field), field))
+            object.__setattr__(self, field, checks.column_names(field, getattr(self, field)))
         object.__setattr__(self, "calendar", check_features(self.calendar))
 
     @property

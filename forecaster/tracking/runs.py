@@ -174,31 +174,37 @@ def fit_in_run(model, train, test, dataset, *, val=None, **tags):
     return _log_fitted(model, test, run_id, logger.seconds)
 
 
-def track_fit(model, train, test, *, experiment="fit", dataset=None):
+def track_fit(model, train, test, *, val=None, experiment="fit", dataset=None, **tags):
     """Fits a forecaster on `train` in a new MLflow run and scores it on `test`.
+
+    The run also logs its wall time (fit, scoring and logging) as "wall_seconds".
 
     Args:
         model: an unfitted forecaster (neural or baseline).
-        train: the frame to fit on (the neural one holds out its own validation part).
+        train: the frame to fit on.
         test: the test frame, starting `lookback` rows before its first forecast step.
+        val: a fixed validation part; None: the forecaster's own holdout from `train`.
         experiment: the MLflow experiment's name.
         dataset: the data set's name for the run's tags.
+        **tags: extra tags for the run.
 
     Returns:
         The test scores (as `evaluate` gives them) and "run_id".
     """
     experiment_id = store.experiment_id(experiment)
     with sigterm_as_interrupt(), tracked_run(experiment_id=experiment_id):
-        return fit_in_run(model, train, test, dataset)
+        start = time.perf_counter()
+        scores = fit_in_run(model, train, test, dataset, val=val, **tags)
+        mlflow.log_metric("wall_seconds", time.perf_counter() - start)
+        return scores
 
 
 def track_split(model, parts, *, experiment="ltsf", dataset=None, **tags):
-    """Like `track_fit`, on fixed parts: fits on `parts.train`, validates on `parts.val`.
+    """`track_fit` on fixed parts: fits on `parts.train`, validates on `parts.val`.
 
     For a protocol that fixes the validation part (`forecaster.evaluation.ltsf`): the
     neural forecaster early-stops on `parts.val` instead of holding out its own, a
-    baseline fits on `parts.train` alone; both log their validation loss on it. The run
-    also logs its wall time (fit, scoring and logging).
+    baseline fits on `parts.train` alone; both log their validation loss on it.
 
     Args:
         model: an unfitted forecaster.
@@ -210,9 +216,12 @@ def track_split(model, parts, *, experiment="ltsf", dataset=None, **tags):
     Returns:
         The test scores (as `evaluate` gives them) and "run_id".
     """
-    experiment_id = store.experiment_id(experiment)
-    with sigterm_as_interrupt(), tracked_run(experiment_id=experiment_id):
-        start = time.perf_counter()
-        scores = fit_in_run(model, parts.train, parts.test, dataset, val=parts.val, **tags)
-        mlflow.log_metric("wall_seconds", time.perf_counter() - start)
-        return scores
+    return track_fit(
+        model,
+        parts.train,
+        parts.test,
+        val=parts.val,
+        experiment=experiment,
+        dataset=dataset,
+        **tags,
+    )

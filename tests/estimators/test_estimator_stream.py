@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import forecaster as fc
-from tests.assertions import raises_exactly
+from tests.assertions import assert_same_schema, raises_exactly
 
 ROWS = 300
 
@@ -44,12 +44,7 @@ def _assert_same_fit(streamed, fitted, frame):
         weights = ((streamed.state_[k], v) for k, v in fitted.state_.items())
     for got, want in weights:
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-    assert streamed.schema_.keys() == fitted.schema_.keys()
-    for key, value in fitted.schema_.items():
-        if "mase" in key:
-            np.testing.assert_allclose(streamed.schema_[key], value, rtol=1e-10)
-        else:
-            assert streamed.schema_[key] == value, key
+    assert_same_schema(streamed.schema_, fitted.schema_)
     assert streamed.history_.keys() == fitted.history_.keys()
     for key, value in fitted.history_.items():
         np.testing.assert_allclose(streamed.history_[key], value, rtol=1e-5)
