@@ -14,7 +14,7 @@ from forecaster.tracking import location
 from forecaster.tracking.location import TrackingStoreError, tracking_uri, ui_command
 from tests.assertions import raises_exactly
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("keras", "mlflow", "pandas", "tensorflow")
 
 
