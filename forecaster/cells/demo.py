@@ -1,8 +1,9 @@
 """A short demonstration of the cells: each one trained on the same series, side by side.
 
 The series is synthetic (hourly, with a daily and a weekly cycle, a slow trend and noise),
-so the demo runs anywhere in well under a minute. It stands in for the project's main job
-until the MLflow cell comparison on real data exists.
+so the demo runs anywhere in well under a minute, with no data file and no MLflow store:
+a first look at the cells. The comparison on real data, tracked in MLflow, is the main job
+(`python pipelines/compare_cells.py`, `forecaster.tracking.compare_cells`).
 """
 
 import dataclasses
