@@ -65,10 +65,19 @@ def test_fit_returns_the_forecaster_with_its_fitted_state(name, etth1):
     assert model.schema_["targets"] == ["OT"]
     assert model.configs() == configs
     assert model.clone().schema_ is None
-    assert model.count_params() >= 0
     if name == "neural":
         assert isinstance(model.model_, keras.Model)
         assert model.count_params() == model.model_.count_params()
+    else:  # what each baseline learned: nothing, a mean per target, or the map's weights
+        lookback, horizon = OPTIONS["lookback"], OPTIONS["horizon"]
+        inputs = len(model.schema_["inputs"])
+        learned = {
+            "naive": 0,
+            "seasonal_naive": 0,
+            "mean": 1,
+            "linear": (lookback * inputs + 1) * horizon,
+        }
+        assert model.count_params() == learned[name]
 
 
 @pytest.mark.parametrize("name", MODELS)
