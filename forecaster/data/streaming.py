@@ -182,16 +182,29 @@ class StreamWindows:
 
     def numpy(self):
         """Returns `(x, y)` of all windows, as `Windows.numpy`; only for parts that fit."""
-        lookback, horizon = self.spec.lookback, self.spec.horizon
-        xs, ys = [], []
-        for past, target, future, starts in self.pieces():
-            rows = starts[:, None]  # (W,) -> (W, 1), broadcast against the steps
-            window_future = None if future is None else future[rows + np.arange(lookback + horizon)]
-            xs.append(window_x(self.spec, past[rows + np.arange(lookback)], window_future))
-            ys.append(target[rows + lookback + np.arange(horizon)])
+        xs, ys = zip(*self.batches(), strict=True)
         if isinstance(xs[0], dict):
             return {key: np.concatenate([x[key] for x in xs]) for key in xs[0]}, np.concatenate(ys)
         return np.concatenate(xs), np.concatenate(ys)
+
+    def batches(self, size=None):
+        """Yields the windows' `(x, y)` in order, as `Windows.batches`, reading the chunks.
+
+        Args:
+            size: the most windows per batch (the last of each piece of rows has fewer);
+                None: a piece's windows at once.
+        """
+        spec = self.spec
+        past_steps = np.arange(spec.lookback)
+        label_steps = spec.lookback + np.arange(spec.horizon)
+        all_steps = np.arange(spec.lookback + spec.horizon)
+        for past, target, future, starts in self.pieces():  # a piece has one window or more
+            step = size or len(starts)
+            for begin in range(0, len(starts), step):
+                rows = starts[begin : begin + step, None]  # (B,) -> (B, 1), against the steps
+                window_future = None if future is None else future[rows + all_steps]
+                x = window_x(spec, past[rows + past_steps], window_future)  # (B, lookback, F)
+                yield x, target[rows + label_steps]  # (B, horizon, targets)
 
     def dataset(self, batch_size=32, *, training=False, seed=None):
         """Returns a batched, prefetching `tf.data.Dataset` of `(x, y)` read from the chunks.

@@ -141,6 +141,13 @@ class Windows:
         """Returns `(x, y)`: `x` the inputs, or a dict of "past", "future", "static" arrays."""
         return window_x(self.spec, self.inputs, self.future, self.static), self.labels
 
+    def batches(self, size):
+        """Yields `numpy`'s `(x, y)` in order, `size` windows at a time (the last fewer)."""
+        x, y = self.numpy()
+        for begin in range(0, len(y), size):
+            part = slice(begin, begin + size)
+            yield ({k: v[part] for k, v in x.items()} if isinstance(x, dict) else x[part]), y[part]
+
     def _windows(self, array, offset, length):
         # (time, F) -> (time - length + 1, F, length) -> (time - length + 1, length, F)
         view = np.lib.stride_tricks.sliding_window_view(array, length, axis=0)

@@ -22,7 +22,6 @@ import os
 import numpy as np
 
 from forecaster.config import DataConfig, LinearConfig
-from forecaster.estimators import preparation
 from forecaster.estimators.base import BaseForecaster
 from forecaster.estimators.saving import loadable
 
@@ -94,7 +93,7 @@ class Baseline(BaseForecaster):
     def _loss(self, windows):
         """The mean squared error of the forecasts of `windows`, on the scaled values."""
         total, count = 0.0, 0
-        for x, y in preparation.batches(windows, self.chunk):
+        for x, y in windows.batches(self.chunk):
             # float64: squares of float32 values beyond 1.8e19 overflow to inf
             error = np.asarray(self._forecast(x), np.float64) - np.asarray(y, np.float64)
             total += float(np.square(error).sum())
@@ -208,7 +207,7 @@ class LinearForecaster(Baseline):
 
     def _learn(self, prepared):
         gram = cross = 0.0
-        for x, y in preparation.batches(prepared.train, self.chunk):
+        for x, y in prepared.train.batches(self.chunk):
             design, labels = self._examples(x, y)
             gram = gram + design.T @ design
             cross = cross + design.T @ labels

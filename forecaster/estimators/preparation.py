@@ -21,7 +21,6 @@ from forecaster.data import (
     DataError,
     Scaler,
     Source,
-    StreamWindows,
     make_windows,
     resolve_columns,
     split,
@@ -29,7 +28,6 @@ from forecaster.data import (
     stream_scaler,
     stream_windows,
 )
-from forecaster.data.batches import window_x
 from forecaster.data.timestamps import season_length, to_offset
 from forecaster.evaluation import metrics
 
@@ -223,36 +221,6 @@ def prepare_stream(
     train = stream_windows(train_part, spec, scaler, shuffle_buffer=shuffle_buffer)
     val = None if val_part is None else stream_windows(val_part, spec, scaler)
     return Prepared(scaler, schema, train, val, (sums.mean() - center[where]) / scale[where])
-
-
-def batches(windows, size):
-    """Yields the windows' `(x, y)` in order, at most `size` windows at a time, in NumPy.
-
-    Args:
-        windows: `Windows` or `StreamWindows`.
-        size: the most windows per batch: the last has fewer, and so has the last of
-            each piece of rows a stream reads.
-
-    Yields:
-        `(x, y)` as `Windows.numpy` gives them: `x` `(batch, lookback, inputs)` or a dict
-        with "past" and "future", `y` `(batch, horizon, targets)`.
-    """
-    if isinstance(windows, StreamWindows):  # the windows of one piece of rows at a time
-        spec = windows.spec
-        past_steps = np.arange(spec.lookback)
-        label_steps = spec.lookback + np.arange(spec.horizon)
-        all_steps = np.arange(spec.lookback + spec.horizon)
-        for past, target, future, starts in windows.pieces():
-            for begin in range(0, len(starts), size):
-                rows = starts[begin : begin + size, None]  # (B,) -> (B, 1), against the steps
-                window_future = None if future is None else future[rows + all_steps]
-                x = window_x(spec, past[rows + past_steps], window_future)  # (B, lookback, F)
-                yield x, target[rows + label_steps]
-        return
-    x, y = windows.numpy()
-    for begin in range(0, len(y), size):
-        chunk = slice(begin, begin + size)
-        yield ({k: v[chunk] for k, v in x.items()} if isinstance(x, dict) else x[chunk]), y[chunk]
 
 
 def mase_scale(train_targets, season):

@@ -29,7 +29,7 @@ def test_preparation_sits_below_the_forecasters():
     allowed = ("forecaster.data", "forecaster.config", "forecaster.checks")
     assert all(t.startswith(allowed) or t == "forecaster.evaluation.metrics" for t in imported)
     users = sorted(s for s, t in edges if t == "forecaster.estimators.preparation")
-    assert users == ["forecaster.estimators.base", "forecaster.estimators.baselines"]
+    assert users == ["forecaster.estimators.base"]
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_a_frame_and_a_stream_of_its_rows_prepare_alike(frame, source, options):
 
 def _joined(windows):
     """Every window's arrays by name ("x" or "past", "future"; "y"), from `batches`."""
-    xs, ys = zip(*preparation.batches(windows, 50), strict=True)
+    xs, ys = zip(*windows.batches(50), strict=True)
     joined = {"y": np.concatenate(ys)}
     if isinstance(xs[0], dict):
         return {**joined, **{k: np.concatenate([x[k] for x in xs]) for k in xs[0]}}
@@ -64,7 +64,7 @@ def _joined(windows):
 def test_batches_cut_the_windows_in_order(frame):
     windows = fc.make_windows(frame, fc.WindowSpec(24, 6, inputs=("OT",)))
     x, y = windows.numpy()
-    parts = list(preparation.batches(windows, 100))
+    parts = list(windows.batches(100))
     assert [len(part[1]) for part in parts] == [100] * 6 + [len(y) - 600]
     np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), x)
     np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), y)
