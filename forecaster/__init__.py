@@ -58,6 +58,7 @@ _DEFINED_IN = {
     "forecaster.data": (
         "BENCHMARKS",
         "DataError",
+        "DataNote",
         "Scaler",
         "Source",
         "Split",
@@ -65,6 +66,7 @@ _DEFINED_IN = {
         "Windows",
         "WindowSpec",
         "benchmark_path",
+        "inspect_csv",
         "load_benchmark",
         "load_shipped",
         "make_windows",

@@ -30,6 +30,19 @@ def positive_int(name, value, *, optional=False):
     return value
 
 
+def count(name, value):
+    """Returns `value` if it is an integer >= 0, else raises.
+
+    Example:
+        >>> count("skiprows", -1)
+        Traceback (most recent call last):
+        ValueError: skiprows must be an integer >= 0, got -1
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise InvalidValueError(name, f"{name} must be an integer >= 0, got {value!r}")
+    return value
+
+
 def positive_number(name, value):
     """Returns `value` if it is a real number > 0, else raises."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or value <= 0:

@@ -42,6 +42,7 @@ DEFINED_IN = {
     "forecaster.data": [
         "BENCHMARKS",
         "DataError",
+        "DataNote",
         "Scaler",
         "Source",
         "Split",
@@ -49,6 +50,7 @@ DEFINED_IN = {
         "WindowSpec",
         "Windows",
         "benchmark_path",
+        "inspect_csv",
         "load_benchmark",
         "load_shipped",
         "make_windows",

@@ -1,4 +1,4 @@
-"""The `forecaster` command (also `python -m forecaster`): fit, compare, backtest, ltsf, ui, info.
+"""The `forecaster` command (also `python -m forecaster`): fit, compare, backtest, ltsf, ui, ...
 
     forecaster compare --config pipelines/configs/bikeshare.yaml --compare.seeds 2
     forecaster fit --config pipelines/configs/quick.yaml --network.units 64
@@ -6,6 +6,7 @@
     forecaster ltsf --config pipelines/configs/ltsf/etth1.yaml --ltsf.model lstm --ltsf.quick
     forecaster ui --ui.port 5000
     forecaster info                  # versions, processor, native kernels, store, devices
+    forecaster inspect sales.csv     # what the reader finds, and the call that loads it
 
 Each command reads a YAML config (`--config`, see `forecaster.cli.sections`); the flags,
 one per field of the sections it reads (`--network.units`, `--train.epochs`, ...; see
@@ -28,9 +29,10 @@ import time
 from pathlib import Path
 
 from forecaster.cli import models
-from forecaster.cli.flags import add_arguments, config_from_args
+from forecaster.cli.flags import add_arguments, add_section, config_from_args
+from forecaster.cli.inspecting import inspect, inspect_source
 from forecaster.cli.process_group import run_group
-from forecaster.cli.sections import SECTIONS, ConfigError
+from forecaster.cli.sections import SECTIONS, ConfigError, SourceConfig
 
 _DESCRIPTIONS = {
     "fit": "Fit one forecaster on the training part, score it on the test part (tracked in "
@@ -42,6 +44,9 @@ _DESCRIPTIONS = {
     "ltsf": "Run the long-horizon benchmark protocol (LTSF) for one model, tracked in MLflow; "
     "print its scores as one line of JSON.",
     "ui": "Start `mlflow ui` on 127.0.0.1 against the project's tracking store (Ctrl-C stops it).",
+    "inspect": "Read a CSV as forecaster.read_csv would and print what it found (time column "
+    "and step, span, rows, each column, gaps, separator, encoding), each problem with the "
+    "option that gets past it, and the read_csv call and config section that load it.",
     "info": "Print the versions, the processor and its instruction set, whether the native "
     "kernels are in use (and why not), the tracking store and the devices.",
 }
@@ -278,6 +283,7 @@ COMMANDS = {
     "backtest": backtest,
     "ltsf": ltsf,
     "ui": ui,
+    "inspect": inspect,
     "info": info,
 }
 
@@ -297,7 +303,10 @@ def parser():
             epilog=EPILOG,
             allow_abbrev=False,
         )
-        if name != "info":
+        if name == "inspect":
+            sub.add_argument("file", metavar="FILE", help="the CSV file (plain or compressed)")
+            add_section(sub, "source", SourceConfig, skip=("shipped", "benchmark", "path", "rows"))
+        elif name != "info":
             add_arguments(sub, name)
     return main_parser
 
@@ -322,7 +331,8 @@ def run(command, args, prog=None):
         if command == "info":
             info()
             return 0
-        config = config_from_args(args, command)  # before pandas or TensorFlow load
+        # Before pandas or TensorFlow load.
+        config = inspect_source(args) if command == "inspect" else config_from_args(args, command)
     except (ConfigError, TrackingStoreError) as error:
         print(prefix, error, file=sys.stderr)
         return 2
@@ -333,7 +343,7 @@ def run(command, args, prog=None):
     except (ConfigError, DataError, FileNotFoundError, TrackingStoreError) as error:
         print(prefix, error, file=sys.stderr)
         return 2
-    return result if command == "ui" else 0
+    return result if command in ("ui", "inspect") else 0
 
 
 def main(argv=None):

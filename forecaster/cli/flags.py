@@ -119,11 +119,12 @@ def renamed(command):
     return found
 
 
-def add_section(parser, section, config_class):
+def add_section(parser, section, config_class, skip=()):
     """Adds a flag `--<section>.<field>` per field of a dataclass, in a group of its own.
 
     A flag not given is absent from the parsed arguments (its default is the file's, or
-    the dataclass's); a given one is there under its `<section>.<field>` name.
+    the dataclass's); a given one is there under its `<section>.<field>` name. The fields
+    named in `skip` get no flag.
 
     Example:
         >>> add_section(parser, "demo", CellDemoConfig)  # --demo.cells, --demo.units, ...
@@ -132,6 +133,8 @@ def add_section(parser, section, config_class):
     group = parser.add_argument_group(f"{section} ({config_class.__name__})", title)
     helps = field_help(config_class)
     for field in dataclasses.fields(config_class):
+        if field.name in skip:
+            continue
         group.add_argument(
             f"--{section}.{field.name}",
             dest=f"{section}.{field.name}",

@@ -82,6 +82,12 @@ class SourceConfig:
         categorical: what to do with text columns, as in `forecaster.read_csv`.
         encoding: the file's encoding, as in `forecaster.read_csv`.
         sep: the column separator, as in `forecaster.read_csv`.
+        decimal: the decimal mark, as in `forecaster.read_csv`.
+        thousands: the thousands separator, as in `forecaster.read_csv`.
+        na_values: the cells read as missing, as in `forecaster.read_csv`.
+        skiprows: lines skipped before the header, as in `forecaster.read_csv`.
+        skipfooter: lines dropped at the end, as in `forecaster.read_csv`.
+        repeated_headers: "error" or "drop", as in `forecaster.read_csv`.
     """
 
     shipped: str | None = None
@@ -96,11 +102,17 @@ class SourceConfig:
     categorical: str | None = None
     encoding: str | None = None
     sep: str | None = None
+    decimal: str | None = None
+    thousands: str | None = None
+    na_values: tuple | None = None
+    skiprows: int | None = None
+    skipfooter: int | None = None
+    repeated_headers: str | None = None
 
     def __post_init__(self):
         """Checks that one source is named and every value is accepted."""
         from forecaster.data.datasets import BENCHMARKS, SHIPPED  # pandas: only when needed
-        from forecaster.data.reading import CATEGORICAL_POLICIES
+        from forecaster.data.reading import CATEGORICAL_POLICIES, REPEATED_HEADER_POLICIES
         from forecaster.data.timestamps import MISSING_POLICIES
 
         if self.shipped is None and self.benchmark is None and self.path is None:
@@ -117,6 +129,11 @@ class SourceConfig:
             checks.choice("missing", self.missing, MISSING_POLICIES)
         if self.categorical is not None:
             checks.choice("categorical", self.categorical, CATEGORICAL_POLICIES)
+        if self.repeated_headers is not None:
+            checks.choice("repeated_headers", self.repeated_headers, REPEATED_HEADER_POLICIES)
+        for key in ("skiprows", "skipfooter"):
+            if getattr(self, key) is not None:
+                checks.count(key, getattr(self, key))
 
     @property
     def name(self):

@@ -24,7 +24,8 @@ from forecaster.data.datasets import (
     load_shipped,
     shipped_path,
 )
-from forecaster.data.errors import DataError
+from forecaster.data.errors import DataError, DataNote
+from forecaster.data.inspection import inspect_csv
 from forecaster.data.reading import read_csv
 from forecaster.data.scaling import Scaler
 from forecaster.data.sources import Source, open_source
@@ -38,6 +39,7 @@ __all__ = [
     "CALENDAR_FEATURES",
     "MISSING_POLICIES",
     "DataError",
+    "DataNote",
     "Scaler",
     "Source",
     "Split",
@@ -46,6 +48,7 @@ __all__ = [
     "Windows",
     "benchmark_path",
     "calendar_features",
+    "inspect_csv",
     "load_benchmark",
     "load_shipped",
     "make_windows",

@@ -11,37 +11,79 @@ on it:
 - ``frame.attrs`` holds ``"freq"`` (the step as a pandas frequency string) and ``"id_col"``
   (None in wide format), which `split`, `Scaler` and `make_windows` read when not told.
 
-The file is parsed by pandas's pyarrow engine; every problem becomes a one-line
-`DataError` instead of an error from inside pandas or pyarrow.
+A file goes through these steps, each its own module: its bytes become text
+(`forecaster.data.files`: compression, encoding), the text a header and rows
+(`forecaster.data.layout`: separator, preamble, footer), the rows text cells that pyarrow
+reads, the cells numbers (`forecaster.data.numbers`: missing markers, decimal comma,
+thousands) and stamps (`forecaster.data.columns` finds the time column,
+`forecaster.data.dates` reads it), and the series a regular grid
+(`forecaster.data.timestamps`). Every problem is a one-line `DataError` naming the file,
+column, row or value and, in its `fix`, the option that gets past it; what the reader
+drops on its own (an empty unnamed column, a row index, empty rows) it says in a
+`DataNote` warning.
 """
 
-import codecs
-import csv
-import io
+import dataclasses
+import functools
+import inspect
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from forecaster.data.errors import DataError
-from forecaster.data.timestamps import check_policy, parse_times, regularize, to_offset
+from forecaster import checks
+from forecaster.data import columns as found_columns
+from forecaster.data.cells import read_cells
+from forecaster.data.dates import parse_times, times_of_day
+from forecaster.data.errors import DataError, DataNote
+from forecaster.data.files import Text, read_text
+from forecaster.data.layout import Layout, find_layout
+from forecaster.data.numbers import (
+    MISSING_MARKERS,
+    NumberFormat,
+    choose_format,
+    value_frame,
+)
+from forecaster.data.timestamps import check_policy, regularize, to_offset
 
 CATEGORICAL_POLICIES = ("error", "onehot")
-# Header names taken for the time column when `time_col` is not given (case-insensitive).
-TIME_COLUMN_NAMES = (
-    "date",
-    "datetime",
-    "date_time",
-    "timestamp",
-    "time",
-    "ds",
-    "month",
-    "period",
-    "week",
-    "day",
-    "year",
-)
+REPEATED_HEADER_POLICIES = ("error", "drop")
+TIME_COLUMN_NAMES = found_columns.TIME_COLUMN_NAMES
+time_columns = found_columns.time_columns
+_TEXT = pd.ArrowDtype(pa.string())  # text cells stay in pyarrow's memory
+
+
+@dataclasses.dataclass
+class Loaded:
+    """A file as `load` read it: the frame and what was found on the way.
+
+    Attributes:
+        frame: what `read_csv` returns.
+        text: the file's encoding and compression (`forecaster.data.files.Text`).
+        layout: its separator and header (`forecaster.data.layout.Layout`).
+        number_format: how it writes numbers (`forecaster.data.numbers.NumberFormat`).
+        time_col: the time column(s), a list.
+        rows: the data rows read (before any regularizing).
+        missing: each value column's missing cells (before filling), by name.
+        duplicates: the rows that shared a stamp with an earlier one.
+        gaps: the steps missing from the grid (filled by the policy).
+        notes: what the reader dropped or chose on its own, one line each.
+        encoded: the text columns one-hot encoded.
+    """
+
+    frame: pd.DataFrame
+    text: Text
+    layout: Layout
+    number_format: NumberFormat
+    time_col: list
+    rows: int
+    missing: dict
+    duplicates: int
+    gaps: int
+    notes: list
+    encoded: list
 
 
 def read_csv(
@@ -54,35 +96,50 @@ def read_csv(
     freq=None,
     missing="error",
     categorical="error",
-    encoding="utf-8",
-    sep=",",
+    encoding=None,
+    sep=None,
+    decimal=None,
+    thousands=None,
+    na_values=None,
+    skiprows=0,
+    skipfooter=0,
+    repeated_headers="error",
 ):
     """Reads a wide or long time-series CSV into a regular, numeric DataFrame.
 
     Args:
-        path: the CSV file.
+        path: the CSV file, plain or compressed (gzip, bzip2, xz, a zip of one file),
+            whatever its name.
         time_col: the column holding the timestamps, or a list of columns that together
-            make them (``["year", "month", "day", "hour"]``). None: the first column named
-            like one of `TIME_COLUMN_NAMES`, else the first column if it parses as time.
+            make them (``["year", "month", "day", "hour"]``, ``["date", "time"]``). None:
+            found (see `forecaster.data.columns`).
         id_col: for long format (many series stacked in one file), the column naming each
             row's series. None: wide format, a single series with a column per variable.
         columns: the value columns to keep, in order. None: every other column.
-        date_format: a `strftime` format for the time column(s); None infers ISO 8601,
-            day- or month-first dates and ``1-01`` year-month stamps.
+        date_format: a `strftime` format for the time column(s), or "epoch_s" ("%s"),
+            "epoch_ms" or "excel" for numbers; None infers it (`forecaster.data.dates`).
         freq: the step as a pandas frequency ('h', '15min', 'MS'); None infers it.
         missing: what to do with gaps, duplicated stamps and empty cells: "error",
             "interpolate", "ffill" or "zero" (see `forecaster.data.timestamps`).
         categorical: what to do with a text column: "error", or "onehot" to replace it by
             one float column per value, named ``"column=value"``.
-        encoding: the file's text encoding, e.g. "latin-1".
-        sep: the field separator.
+        encoding: the file's text encoding, e.g. "cp1252"; None finds UTF-8, UTF-16 and
+            UTF-32 (`forecaster.data.files`).
+        sep: the field separator; None finds comma, semicolon, tab or pipe.
+        decimal: the decimal mark, "." or ","; None (with `thousands` None) finds it.
+        thousands: the thousands separator ("," "." " " or "'"), or None.
+        na_values: the cells read as missing values (any case), replacing
+            `forecaster.data.numbers.MISSING_MARKERS`; an empty cell is always missing.
+        skiprows: lines skipped before the header (a preamble).
+        skipfooter: non-blank lines dropped at the end (a footer such as ``Total,...``).
+        repeated_headers: "error", or "drop" to drop rows that repeat the header.
 
     Returns:
         A `pd.DataFrame` as described in the module docstring.
 
     Raises:
         DataError: the file cannot become a regular numeric series; the one-line message
-            names the file, column, row or value and what would be accepted.
+            names the file, column, row or value and the option that loads it.
         ValueError: an argument is not one of the accepted values.
 
     Example:
@@ -90,186 +147,157 @@ def read_csv(
         >>> frame.attrs["freq"], frame.shape
         ('h', (17420, 7))
     """
-    check_policy(missing)
-    if categorical not in CATEGORICAL_POLICIES:
-        raise ValueError(
-            f"categorical={categorical!r} is not a policy; pass one of {CATEGORICAL_POLICIES}"
-        )
-    if not isinstance(sep, str) or len(sep) != 1:
-        raise ValueError(f"sep={sep!r} is not a single character")
-    offset = None if freq is None else to_offset(freq)
-    name = Path(path).name
-    # Stamps that will be joined or matched to a format stay text, not pyarrow's guesses.
-    as_text = date_format is not None or not isinstance(time_col, str | None)
-    text_cols = [] if time_col is None or not as_text else _listed(time_col)
-    table = _parse(_utf8_bytes(path, encoding, name), sep, name, text_cols)
-    rows = np.arange(1, len(table) + 1)
-    time_cols = time_columns(table, time_col, name)
-    times = parse_times(table, time_cols, date_format, rows)
-    taken = set(time_cols) | {id_col}
-    if id_col is not None and id_col not in table.columns:
-        raise DataError(f"{name} has no id column {id_col!r}; columns are {list(table.columns)}")
-    if columns is None:
-        columns = [c for c in table.columns if c not in taken]
-    else:
-        columns = [columns] if isinstance(columns, str) else list(columns)
-        absent = [c for c in columns if c not in table.columns or c in taken]
-        if absent:
-            raise DataError(
-                f"{name} has no value column {absent[0]!r}; value columns are "
-                f"{[c for c in table.columns if c not in taken]}"
-            )
-    if not columns:
-        raise DataError(f"{name} has no value columns besides the time column {time_cols!r}")
-    values = _numeric(table[columns], rows, categorical, missing).set_axis(times, axis=0)
-    if id_col is None:
-        frame, offset = regularize(values, rows, offset, missing, name)
-        frame.index.freq = offset
-    else:
-        frame, offset = _regularize_long(table[id_col], values, rows, offset, missing, id_col)
-    frame.attrs.update(freq=offset.freqstr, id_col=id_col)
-    return frame
+    options = dict(locals())
+    del options["path"]
+    return _load(path, **options).frame
 
 
-def _utf8_bytes(path, encoding, name):
-    """The file's bytes as UTF-8 (the only encoding pyarrow reads), checked on the way."""
-    try:
-        codec = codecs.lookup(encoding).name
-    except (LookupError, TypeError):
-        raise ValueError(f"encoding={encoding!r} is not a known text encoding") from None
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as error:
-        raise DataError(f"cannot read {path}: {error.strerror}") from None
-    try:
-        text = raw.decode(codec)
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise DataError(
-            f"{name} is not valid {encoding} (byte 0x{raw[error.start]:02x} on line {line}); "
-            "pass encoding= with the file's encoding, e.g. encoding='latin-1'"
-        ) from None
-    text = text.removeprefix("\ufeff")
-    if not text.strip():
-        raise DataError(f"{name} is empty")
-    return raw if codec == "utf-8" and not raw.startswith(codecs.BOM_UTF8) else text.encode()
-
-
-def _listed(names):
-    return [names] if isinstance(names, str) else list(names)
-
-
-def _parse(data, sep, name, text_cols):
-    header = data.split(b"\n", 1)[0].decode().rstrip("\r")
-    names = next(csv.reader([header], delimiter=sep), [])
-    repeated = [c for c in names if names.count(c) > 1]
-    if repeated:
-        raise DataError(f"{name} has the column name {repeated[0]!r} more than once")
-    text_cols = {c: "string" for c in text_cols if c in names}
-    try:
-        table = pd.read_csv(io.BytesIO(data), engine="pyarrow", sep=sep, dtype=text_cols or None)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowException) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"{name} is not a well-formed CSV: {reason[:200]}") from None
-    if len(table.columns) == 0:
-        raise DataError(f"{name} has no header")
-    table.columns = [str(c) for c in table.columns]
-    if len(table) == 0:
-        raise DataError(f"{name} has a header but no data rows")
-    return table
-
-
-def time_columns(table, time_col, name):
-    """The columns that hold a table's timestamps: those named, or the one found.
-
-    Args:
-        table: a DataFrame of the file's columns (it may have no rows: then the first
-            column is taken only if named like a time column).
-        time_col: a column name, a list of them, or None to find the first column named
-            like one of `TIME_COLUMN_NAMES` (any case), else the first column if it holds
-            datetimes.
-        name: the file's name, for the messages.
+def load(path, **options):
+    """Reads a CSV as ``read_csv(path, **options)`` does and says what it found.
 
     Returns:
-        The time column names, a list.
+        A `Loaded`.
 
     Raises:
-        DataError: a named column is absent, or none is found.
-        ValueError: `time_col` is an empty list.
+        TypeError: an option that `read_csv` does not take.
     """
-    if time_col is not None:
-        wanted = _listed(time_col)
-        absent = [c for c in wanted if c not in table.columns]
-        if not wanted:
-            raise ValueError("time_col=[] names no column; pass a column name or a list of them")
-        if absent:
-            raise DataError(
-                f"{name} has no time column {absent[0]!r}; columns are {list(table.columns)}"
-            )
-        return wanted
-    for column in table.columns:
-        if column.strip().lower() in TIME_COLUMN_NAMES:
-            return [column]
-    first = table.columns[0]
-    if pd.api.types.is_datetime64_any_dtype(table[first].dtype):
-        return [first]
-    raise DataError(
-        f"{name} has no column named like a time column {TIME_COLUMN_NAMES}; pass time_col= "
-        f"with one of {list(table.columns)}"
+    bound = inspect.signature(read_csv).bind(path, **options)
+    bound.apply_defaults()
+    return _load(**bound.arguments)
+
+
+def _load(
+    path,
+    *,
+    time_col,
+    id_col,
+    columns,
+    date_format,
+    freq,
+    missing,
+    categorical,
+    encoding,
+    sep,
+    decimal,
+    thousands,
+    na_values,
+    skiprows,
+    skipfooter,
+    repeated_headers,
+):
+    check_policy(missing)
+    _check_choice("categorical", categorical, CATEGORICAL_POLICIES)
+    _check_choice("repeated_headers", repeated_headers, REPEATED_HEADER_POLICIES)
+    checks.count("skiprows", skiprows)
+    checks.count("skipfooter", skipfooter)
+    markers = MISSING_MARKERS if na_values is None else ("", *found_columns.listed(na_values))
+    offset = None if freq is None else to_offset(freq)
+    name = Path(path).name
+    with warnings.catch_warnings(record=True) as noted:
+        warnings.simplefilter("always", DataNote)
+        text = read_text(path, encoding)
+        layout = find_layout(text.text, name, sep, skiprows, skipfooter)
+        cells, rows = read_cells(layout, name, markers, repeated_headers)
+        strings = pd.DataFrame(
+            {c: pd.Series(cells[c], dtype=_TEXT, copy=False) for c in cells},
+            index=pd.RangeIndex(len(rows)),
+        )
+        exclude = () if columns is None else found_columns.listed(columns)
+        time_cols, dropped = found_columns.find_time_columns(strings, time_col, name, exclude)
+        times, rows, strings, cells = _stamps(strings, cells, rows, time_cols, date_format, name)
+        value_cols = _value_columns(cells, columns, {*time_cols, *dropped, id_col}, id_col, name)
+        number_format = choose_format({c: cells[c] for c in value_cols}, decimal, thousands, name)
+        values = value_frame(cells, value_cols, rows, number_format, categorical, missing, name)
+        empty = {c: int(values[c].isna().sum()) for c in values.columns}
+        values = values.set_axis(times, axis=0)
+        coarse = functools.partial(_coarse, strings, times, time_cols, value_cols)
+        if id_col is None:
+            frame, offset = regularize(values, rows, offset, missing, name, coarse)
+            frame.index.freq = offset
+        else:
+            frame, offset = _regularize_long(strings[id_col], values, rows, offset, missing, id_col)
+        frame.attrs.update(freq=offset.freqstr, id_col=id_col)
+    notes = [str(w.message) for w in noted if issubclass(w.category, DataNote)]
+    for w in noted:  # said again outside, where the caller's filters apply
+        warnings.warn(w.message, w.category, stacklevel=3)
+    stamps = times.unique()
+    return Loaded(
+        frame=frame,
+        text=text,
+        layout=layout,
+        number_format=number_format,
+        time_col=time_cols,
+        rows=len(rows),
+        missing=empty,
+        duplicates=len(times) - len(stamps),
+        gaps=max(len(frame) - (len(stamps) if id_col is None else len(times)), 0),
+        notes=notes,
+        encoded=[c for c in value_cols if c not in values.columns],
     )
 
 
-def _numeric(table, rows, categorical, missing):
-    """Float64 value columns; text columns one-hot encoded or rejected, NaNs policed."""
-    parts = []
-    for column in table.columns:
-        values = table[column]
-        if pd.api.types.is_numeric_dtype(values.dtype):  # booleans included
-            numbers = values.astype("float64")
-        else:
-            text = values.astype(str).where(values.notna())
-            numbers = pd.to_numeric(text.str.strip(), errors="coerce")
-            bad = (text.notna() & numbers.isna()).to_numpy()
-            if bad.all() or (bad.any() and not numbers.notna().any()):
-                parts.append(_categorical(column, text, rows, categorical, missing))
-                continue
-            if bad.any():
-                i = np.argmax(bad)
-                raise DataError(
-                    f"column {column!r} has {bad.sum()} non-numeric values "
-                    f"(first at row {rows[i]}: {text.iloc[i]!r})"
-                )
-        finite = np.isfinite(numbers.to_numpy()) | numbers.isna().to_numpy()
-        if not finite.all():
-            i = np.argmin(finite)
+def _check_choice(key, value, accepted):
+    if value not in accepted:
+        raise ValueError(f"{key}={value!r} is not a policy; pass one of {accepted}")
+
+
+def _stamps(strings, cells, rows, time_cols, date_format, name):
+    """The rows' stamps; rows at the end whose time cells hold no digits are a footer."""
+    try:
+        return parse_times(strings, time_cols, date_format, rows), rows, strings, cells
+    except DataError as error:
+        stamps = strings[time_cols].fillna("").astype(str).agg("".join, axis=1)
+        wordy = ~stamps.str.contains(r"\d").to_numpy()
+        footer = len(wordy) - np.flatnonzero(~wordy)[-1] - 1 if (~wordy).any() else 0
+        if 0 < footer <= 5 and footer < len(rows) - 1:
+            try:
+                parse_times(strings.iloc[:-footer], time_cols, date_format, rows[:-footer])
+            except DataError:
+                raise error from None
+            last = strings.iloc[-footer].fillna("").astype(str).str.cat(sep=",")
             raise DataError(
-                f"column {column!r} has {(~finite).sum()} infinite values "
-                f"(first at row {rows[i]}: {float(numbers.iloc[i])!r}); only finite numbers "
-                "are accepted"
+                f"{name} ends with {footer} rows whose time column holds no stamp (row "
+                f"{rows[-footer]}: {last[:60]!r}), a footer rather than data; pass "
+                f"skipfooter={footer} to drop them",
+                fix={"skipfooter": footer},
+            ) from None
+        raise error from None
+
+
+def _value_columns(cells, columns, taken, id_col, name):
+    if id_col is not None and id_col not in cells:
+        raise DataError(f"{name} has no id column {id_col!r}; columns are {list(cells)}")
+    if columns is None:
+        chosen = [c for c in cells if c not in taken]
+    else:
+        chosen = found_columns.listed(columns)
+        absent = [c for c in chosen if c not in cells or c in taken]
+        if absent:
+            raise DataError(
+                f"{name} has no value column {absent[0]!r}; value columns are "
+                f"{[c for c in cells if c not in taken]}"
             )
-        _police_missing(column, numbers.isna().to_numpy(), rows, missing)
-        parts.append(numbers.rename(column))
-    return pd.concat(parts, axis=1).reset_index(drop=True)
+    if not chosen:
+        raise DataError(f"{name} has no value columns besides {sorted(taken - {None})}")
+    return chosen
 
 
-def _categorical(column, text, rows, categorical, missing):
-    if categorical == "error":
-        raise DataError(
-            f"column {column!r} holds text (first at row {rows[0]}: {text.dropna().iloc[0]!r}), "
-            "not numbers; pass categorical='onehot' to one-hot encode it, or leave it out "
-            "with columns="
-        )
-    _police_missing(column, text.isna().to_numpy(), rows, missing)
-    onehot = pd.get_dummies(text, prefix=column, prefix_sep="=", dtype="float64")
-    return onehot.where(text.notna(), np.nan).reindex(sorted(onehot.columns), axis=1)
-
-
-def _police_missing(column, empty, rows, missing):
-    if missing == "error" and empty.any():
-        raise DataError(
-            f"column {column!r} has {empty.sum()} missing values (first at row "
-            f"{rows[np.argmax(empty)]}); pass missing='interpolate', 'ffill' or 'zero' to fill"
-        )
+def _coarse(strings, times, time_cols, value_cols):
+    """What makes repeated stamps unique: a time-of-day column, or a series id column."""
+    others = [c for c in strings.columns if c not in time_cols]
+    for column in others:
+        if times_of_day(strings[column]):
+            together = [*time_cols, column]
+            rest = [c for c in value_cols if c != column]
+            return (
+                f"pass time_col={together}, columns={rest}",
+                {"time_col": together, "columns": rest},
+            )
+    for column in others:
+        keys = pd.DataFrame({"t": times, "k": strings[column].to_numpy()})
+        if strings[column].notna().all() and not keys.duplicated().any():
+            return f"pass id_col={column!r} if each of its values is a series", {"id_col": column}
+    return None
 
 
 def _regularize_long(ids, values, rows, offset, missing, id_col):

@@ -20,9 +20,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from forecaster import checks
+from forecaster.data.columns import time_columns
+from forecaster.data.dates import parse_times
 from forecaster.data.errors import DataError
-from forecaster.data.reading import time_columns
-from forecaster.data.timestamps import infer_frequency, parse_times, to_offset
+from forecaster.data.timestamps import infer_frequency, to_offset
 
 SUFFIXES = (".csv", ".parquet")
 _HEAD_ROWS = 1000  # rows of the first file read to infer the step

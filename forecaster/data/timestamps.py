@@ -11,25 +11,23 @@ and empty cells alike:
 - ``"ffill"`` carries the last value forward (leading holes take the first value);
 - ``"zero"`` fills with 0.
 
-Under every policy but ``"error"``, rows that share a timestamp are averaged.
+Under every policy but ``"error"``, rows that share a timestamp are averaged, with a note
+naming them, as long as they are rare (at most 1% of the rows). Where more rows share
+stamps, the time column is coarser than the rows (a date beside a time column, several
+series stacked without `id_col`) and no policy averages them into a coarser step: that is
+an error under every policy. No policy fills a column that has no value at all.
 """
 
-import re
+import warnings
 
 import numpy as np
 import pandas as pd
 
-from forecaster.data.errors import DataError
+from forecaster.data.errors import DataError, DataNote
 
 MISSING_POLICIES = ("error", "interpolate", "ffill", "zero")
-
-# Formats tried, in order, when no date_format is given; ISO 8601 covers most files.
-_DAY_FIRST = ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M")
-_MONTH_FIRST = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S")
-_OTHER_FORMATS = ("%Y%m%d", "%Y%m%d%H%M", "%Y")
-# Year without century and month, as in the shampoo data set: "1-01" is January 2001.
-_SHORT_YEAR_MONTH = re.compile(r"^\d{1,2}-\d{1,2}$")
-_CALENDAR_PARTS = ("year", "month", "day", "hour", "minute", "second")
+# Rows may share a stamp under a fill policy only while they are this rare.
+RARE_DUPLICATES = 0.01
 
 
 def check_policy(missing):
@@ -41,100 +39,6 @@ def check_policy(missing):
 
 def _fill_hint():
     return "pass missing='interpolate', 'ffill' or 'zero' to fill"
-
-
-def _to_datetime(text, fmt):
-    """`pd.to_datetime` with NaT for misfits; mixed UTC offsets become aware UTC stamps."""
-    try:
-        return pd.to_datetime(text, format=fmt, errors="coerce")
-    except ValueError:  # mixed offsets (e.g. a DST change) cannot share one fixed offset
-        return pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
-
-
-def _first_bad(text, parsed, rows, column, what):
-    bad = np.flatnonzero(parsed.isna().to_numpy())
-    i = bad[0]
-    return DataError(
-        f"time column {column!r} has {len(bad)} values that are not {what} "
-        f"(first at row {rows[i]}: {text.iloc[i]!r}); pass date_format= with the column's format"
-    )
-
-
-def _infer(text, rows, column):
-    """Parses strings in the first known format that fits every value."""
-    parsed = _to_datetime(text, "ISO8601")
-    if parsed.notna().all():
-        return parsed
-    if text.str.match(_SHORT_YEAR_MONTH).all():
-        padded = text.str.split("-", expand=True)
-        return pd.to_datetime(padded[0].str.zfill(2) + "-" + padded[1].str.zfill(2), format="%y-%m")
-    fits = {}
-    for fmt in _DAY_FIRST + _MONTH_FIRST + _OTHER_FORMATS:
-        candidate = _to_datetime(text, fmt)
-        if candidate.notna().all():
-            fits[fmt] = candidate
-    day_first = [f for f in fits if f in _DAY_FIRST]
-    month_first = [f for f in fits if f in _MONTH_FIRST]
-    if day_first and month_first and not fits[day_first[0]].equals(fits[month_first[0]]):
-        raise DataError(
-            f"time column {column!r} could be day-first or month-first "
-            f"(row {rows[0]}: {text.iloc[0]!r}); pass date_format='{day_first[0]}' or "
-            f"date_format='{month_first[0]}'"
-        )
-    if fits:
-        return next(iter(fits.values()))
-    raise _first_bad(text, parsed, rows, column, "ISO 8601 timestamps")
-
-
-def parse_times(frame, columns, date_format, rows):
-    """Builds the timestamps of every row from one time column or several.
-
-    Args:
-        frame: the raw table as read, one row per data line.
-        columns: the time column's name, or a list of names whose values together make the
-            timestamp (``["year", "month", "day", "hour"]``, or any columns whose text,
-            joined by spaces, matches `date_format`).
-        date_format: a `strftime` format, or None to infer one (ISO 8601, day-first and
-            month-first dates, ``1-01`` year-month stamps).
-        rows: the 1-based row number of each row of `frame`, for messages.
-
-    Returns:
-        A `pd.DatetimeIndex`, one stamp per row; time-zone-aware input stays aware.
-
-    Raises:
-        DataError: a stamp is missing or does not parse; the message names row and value.
-    """
-    names = [columns] if isinstance(columns, str) else list(columns)
-    label = names[0] if len(names) == 1 else "+".join(names)
-    parts = frame[names]
-    empty = parts.isna().any(axis=1).to_numpy()
-    if empty.any():
-        raise DataError(f"time column {label!r} is empty at row {rows[np.argmax(empty)]}")
-    if len(names) > 1 and date_format is None:
-        lower = [n.lower() for n in names]
-        if set(lower) <= set(_CALENDAR_PARTS) and {"year", "month"} <= set(lower):
-            parts = parts.apply(pd.to_numeric, errors="coerce").set_axis(lower, axis=1)
-            if "day" not in lower:
-                parts = parts.assign(day=1)
-            parsed = pd.to_datetime(parts, errors="coerce")
-            text = frame[names].astype(str).agg(" ".join, axis=1)
-            if parsed.isna().any():
-                raise _first_bad(text, parsed, rows, label, "valid dates")
-            return pd.DatetimeIndex(parsed, name="time")
-    if len(names) > 1:
-        text = frame[names].astype(str).agg(" ".join, axis=1)
-    elif date_format is None and pd.api.types.is_datetime64_any_dtype(parts[label].dtype):
-        return pd.DatetimeIndex(parts[label], name=label)
-    else:
-        text = parts[names[0]].astype(str)
-    text = text.str.strip()
-    if date_format is None:
-        parsed = _infer(text, rows, label)
-    else:
-        parsed = _to_datetime(text, date_format)
-        if parsed.isna().any():
-            raise _first_bad(text, parsed, rows, label, f"in date_format={date_format!r}")
-    return pd.DatetimeIndex(parsed, name=label if len(names) == 1 else "time")
 
 
 def to_offset(freq):
@@ -185,7 +89,7 @@ def _mode(values):
     return uniques[np.argmax(counts)]
 
 
-def regularize(values, rows, offset, missing, label):
+def regularize(values, rows, offset, missing, label, coarse=None):
     """Puts one series on its regular grid under the `missing` policy.
 
     Args:
@@ -194,25 +98,50 @@ def regularize(values, rows, offset, missing, label):
         offset: the step as a DateOffset, or None to infer it.
         missing: one of `MISSING_POLICIES`.
         label: what to call the series in messages ("ETTh1.csv", "series 'A'").
+        coarse: a function giving `(advice, fix)` for stamps that mostly repeat: what
+            the message advises (``"pass time_col=['date', 'time']"``) and those
+            `read_csv` arguments, or None; None advises naming the columns that make
+            each stamp unique.
 
     Returns:
         `(frame, offset)`: the series sorted on its full grid with every hole filled.
 
     Raises:
-        DataError: under ``missing="error"``, the first duplicate or gap; under every
-            policy, a stamp off the grid.
+        DataError: under every policy, stamps that repeat on more than a few rows, or a
+            stamp off the grid; under ``missing="error"``, the first duplicate or gap.
     """
     order = np.lexsort((rows, values.index.to_numpy()))
     values, rows = values.iloc[order], rows[order]
     times = values.index
     dup = np.flatnonzero(times[1:] == times[:-1])
     if len(dup):
+        i = dup[0]
+        shared = np.unique(np.r_[dup, dup + 1])
+        where = f"{times[i]} at rows {rows[i]} and {rows[i + 1]}"
+        if len(shared) > max(RARE_DUPLICATES * len(times), 2):
+            advice, fix = (coarse and coarse()) or (
+                "pass time_col= with the columns that together make each row's stamp unique",
+                None,
+            )
+            raise DataError(
+                f"{label}: {len(shared)} of {len(times)} rows share their timestamp with "
+                f"another (the first {where}), so the stamps are coarser than the rows; "
+                f"{advice}",
+                fix=fix,
+            )
         if missing == "error":
-            i = dup[0]
+            more = f", and {len(dup) - 1} more" if len(dup) > 1 else ""
             raise DataError(
                 f"{label} has duplicate timestamp {times[i]} (rows {rows[i]} and "
-                f"{rows[i + 1]}); {_fill_hint()} (duplicates are then averaged)"
+                f"{rows[i + 1]}{more}); {_fill_hint()} (duplicates are then averaged)",
+                fix={"missing": "interpolate"},
             )
+        warnings.warn(
+            f"{label}: averaged {len(shared)} rows that share {len(dup)} timestamps, the "
+            f"first {where}",
+            DataNote,
+            stacklevel=4,
+        )
         rows = rows[np.r_[True, times[1:] != times[:-1]]]  # each stamp's first row
         values = values.groupby(level=0, sort=True).mean()
         times = values.index
@@ -232,7 +161,8 @@ def regularize(values, rows, offset, missing, label):
             before = rows[np.searchsorted(times, hole[0]) - 1]
             raise DataError(
                 f"{label} has {len(hole)} missing timestamps, the first {hole[0]} "
-                f"(after row {before}); {_fill_hint()} gaps"
+                f"(after row {before}); {_fill_hint()} gaps",
+                fix={"missing": "interpolate"},
             )
         values = values.reindex(grid)
     return fill(values, missing, label), offset
@@ -242,18 +172,21 @@ def fill(values, missing, label):
     """Fills the NaN cells of one regular series under the `missing` policy.
 
     Raises:
-        DataError: a column has no value at all to fill from.
+        DataError: a column has no value at all: no policy fills it.
     """
     if missing == "error" or not values.isna().to_numpy().any():
         return values
-    if missing == "zero":
-        return values.fillna(0.0)
     empty = values.isna().all().to_numpy()
     if empty.any():
+        column = values.columns[np.argmax(empty)]
+        others = [c for c in values.columns if c != column]
         raise DataError(
-            f"{label} has no values in column {values.columns[np.argmax(empty)]!r} to "
-            f"{missing} from; leave it out with columns= or pass missing='zero'"
+            f"{label} has no values in column {column!r}, which no policy fills; leave it "
+            f"out with columns={others}",
+            fix={"columns": others} if others else None,
         )
+    if missing == "zero":
+        return values.fillna(0.0)
     if missing == "ffill":
         return values.ffill().bfill()
     return values.interpolate(method="linear", limit_direction="both")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forecaster.data import DataError, read_csv
+from forecaster.data import DataError, DataNote, read_csv
 from tests.data.util import DATA, write
 
 HOURS = "date,a,b\n2020-01-01 00:00,1,10\n2020-01-01 01:00,2,20\n2020-01-01 02:00,3,30\n"
@@ -39,7 +39,8 @@ def test_weather_has_a_duplicate_and_a_gap_that_the_policy_handles():
         "pass missing='interpolate', 'ffill' or 'zero' to fill (duplicates are then averaged)"
     ):
         read_csv(DATA / "weather.csv")
-    frame = read_csv(DATA / "weather.csv", missing="ffill")
+    with pytest.warns(DataNote, match=r"^weather.csv: averaged 2 rows that share 1 timestamps"):
+        frame = read_csv(DATA / "weather.csv", missing="ffill")
     assert frame.shape == (52704, 21)  # 52,696 rows - 1 duplicate + 9 filled steps
     assert frame.attrs["freq"] == "10min"
     gap = frame.loc["2020-05-29 09:30":"2020-05-29 11:10", "OT"]
@@ -213,7 +214,12 @@ def test_empty_cells_are_an_error_by_default(tmp_path):
 
 def test_duplicates_are_averaged_under_a_fill_policy(tmp_path):
     text = "date,a\n2020-01-01,1\n2020-01-02,2\n2020-01-02,4\n2020-01-03,5\n"
-    frame = read_csv(write(tmp_path, text), missing="zero")
+    with pytest.warns(
+        DataNote,
+        match=r"^series.csv: averaged 2 rows that share 1 timestamps, the first 2020-01-02 "
+        r"00:00:00 at rows 2 and 3$",
+    ):
+        frame = read_csv(write(tmp_path, text), missing="zero")
     assert frame["a"].tolist() == [1, 3, 5]
 
 
@@ -249,7 +255,10 @@ def test_single_row_has_no_frequency(tmp_path):
 
 def test_non_numeric_values_name_column_row_and_value(tmp_path):
     text = "date,a,OT\n2020-01-01,1,1.5\n2020-01-02,2,oops\n2020-01-03,3,2.5\n2020-01-04,4,?\n"
-    with raises("column 'OT' has 2 non-numeric values (first at row 2: 'oops')"):
+    with raises(
+        "column 'OT' has 1 non-numeric values (first at row 2: 'oops'); if they mark missing "
+        "values, pass na_values=['NA', 'N/A', '#N/A', 'null', 'NaN', '-', '?', 'oops']"
+    ):
         read_csv(write(tmp_path, text))
 
 
@@ -306,10 +315,7 @@ def test_missing_file(tmp_path):
 
 
 def test_ragged_row(tmp_path):
-    with raises(
-        "series.csv is not a well-formed CSV: CSV parse error: Expected 2 columns, got 3: "
-        "2020-01-02,2,3"
-    ):
+    with raises("series.csv line 3 has 3 fields where the header has 2: '2020-01-02,2,3'"):
         read_csv(write(tmp_path, "date,a\n2020-01-01,1\n2020-01-02,2,3\n"))
 
 
@@ -322,10 +328,11 @@ def test_latin1_file_suggests_an_encoding(tmp_path):
     text = "date,SWDR (W/m²)\n2020-01-01,1\n2020-01-02,2\n"
     path = write(tmp_path, text, encoding="latin-1")
     with raises(
-        "series.csv is not valid utf-8 (byte 0xb2 on line 1); pass encoding= with the file's "
-        "encoding, e.g. encoding='latin-1'"
+        "series.csv is not valid utf-8 (byte 0xb2 on line 1); pass encoding='cp1252' if that "
+        "is the file's encoding"
     ):
         read_csv(path)
+    assert list(read_csv(path, encoding="cp1252").columns) == ["SWDR (W/m²)"]
     assert list(read_csv(path, encoding="latin-1").columns) == ["SWDR (W/m²)"]
 
 
@@ -428,15 +435,16 @@ def test_random_malformed_csv_loads_or_raises_a_data_error(tmp_path, data, missi
 def test_header_with_a_nul_byte_and_no_rows(tmp_path):
     path = tmp_path / "nul.csv"
     path.write_bytes(b"date,a\x00b")
-    with raises("nul.csv is not a well-formed CSV: No columns to parse from file"):
+    with raises("nul.csv has a header but no data rows"):
         read_csv(path)
 
 
-def test_a_column_without_any_value_cannot_be_filled(tmp_path):
+@pytest.mark.parametrize("missing", ["error", "interpolate", "ffill", "zero"])
+def test_a_column_without_any_value_is_never_filled(tmp_path, missing):
     text = "date,a,b\n2020-01-01,1,\n2020-01-02,2,\n"
     with raises(
-        "series.csv has no values in column 'b' to interpolate from; leave it out with "
-        "columns= or pass missing='zero'"
+        "series.csv: column 'b' is empty in all 2 rows, which no policy fills; leave it out "
+        "with columns=['a']"
     ):
-        read_csv(write(tmp_path, text), missing="interpolate")
-    assert read_csv(write(tmp_path, text), missing="zero")["b"].tolist() == [0.0, 0.0]
+        read_csv(write(tmp_path, text), missing=missing)
+    assert read_csv(write(tmp_path, text), columns=["a"])["a"].tolist() == [1.0, 2.0]

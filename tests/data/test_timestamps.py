@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from forecaster.data import DataError
+from forecaster.data import DataError, DataNote
 from forecaster.data.timestamps import infer_frequency, regularize
 
 
@@ -30,6 +30,7 @@ def test_regularize_keeps_rows_for_messages_after_sorting():
         match=r"^s has duplicate timestamp 2020-01-03 00:00:00 \(rows 1 and 3\); ",
     ):
         regularize(frame, rows, None, "error", "s")
-    filled, offset = regularize(frame, rows, pd.tseries.frequencies.to_offset("D"), "ffill", "s")
+    with pytest.warns(DataNote, match=r"^s: averaged 2 rows that share 1 timestamps"):
+        filled, offset = regularize(frame, rows, pd.tseries.frequencies.to_offset("D"), "ffill", "s")
     assert filled["x"].tolist() == [1.0, 1.0, 4.0]
     assert offset.freqstr == "D"

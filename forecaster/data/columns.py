@@ -1,0 +1,172 @@
+"""What each column of a file is: the time column(s), a row index, unnamed columns.
+
+When `time_col` is not given, the candidates are, in this order:
+
+- calendar parts: columns named ``year`` and ``month`` (with ``day``, ``hour``,
+  ``minute``, ``second`` when present), read together as one stamp;
+- a date column beside a column of times of day (``date`` + ``time``), read together;
+- each column named like one of `TIME_COLUMN_NAMES`;
+- else the first column, if its text reads as timestamps.
+
+One candidate is the time column. Of several, those whose values read as stamps count;
+if one of them gives every row its own stamp and the others repeat theirs (a ``date``
+beside a ``datetime``), that finest one is chosen and the others dropped with a note;
+otherwise the file is refused with the exact ``time_col=`` (and ``columns=``) to pass.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from forecaster.data.dates import parse_times, times_of_day
+from forecaster.data.errors import DataError, DataNote
+
+# Header names taken for the time column when `time_col` is not given (case-insensitive).
+TIME_COLUMN_NAMES = (
+    "date",
+    "datetime",
+    "date_time",
+    "timestamp",
+    "time",
+    "ds",
+    "month",
+    "period",
+    "week",
+    "day",
+    "year",
+)
+CALENDAR_PARTS = ("year", "month", "day", "hour", "minute", "second")
+# Header names of a column that only counts the rows (pandas writes '' for its index).
+INDEX_NAMES = ("", "index", "no", "no.", "#", "row", "unnamed: 0")
+
+
+def listed(names):
+    """A column name or a list of them, as a list."""
+    return [names] if isinstance(names, str) else list(names)
+
+
+def time_columns(table, time_col, name, exclude=()):
+    """The columns that hold a table's timestamps: `find_time_columns` without the dropped."""
+    return find_time_columns(table, time_col, name, exclude)[0]
+
+
+def find_time_columns(table, time_col, name, exclude=()):
+    """The columns that hold a table's timestamps: those named, or the ones found.
+
+    Args:
+        table: a DataFrame of the file's columns as text (it may have no rows: then only
+            names are looked at).
+        time_col: a column name, a list of them, or None to find them (module docstring).
+        name: the file's name, for the messages.
+        exclude: columns that are not candidates (the value columns asked for).
+
+    Returns:
+        `(columns, dropped)`: the time column names, and the coarser candidates dropped
+        beside the finest (both lists).
+
+    Raises:
+        DataError: a named column is absent, none is found, or several fit alike.
+        ValueError: `time_col` is an empty list.
+    """
+    if time_col is not None:
+        wanted = listed(time_col)
+        absent = [c for c in wanted if c not in table.columns]
+        if not wanted:
+            raise ValueError("time_col=[] names no column; pass a column name or a list of them")
+        if absent:
+            raise DataError(
+                f"{name} has no time column {absent[0]!r}; columns are {list(table.columns)}"
+            )
+        return wanted, []
+    candidates = _candidates(table, exclude)
+    if not candidates:
+        raise DataError(
+            f"{name} has no column named like a time column {TIME_COLUMN_NAMES}; pass "
+            f"time_col= with one of {list(table.columns)}"
+        )
+    if len(candidates) == 1 or len(table) == 0:
+        return candidates[0], []
+    return _finest(table, candidates, name, exclude)
+
+
+def _candidates(table, exclude):
+    columns = [c for c in table.columns if c not in exclude]
+    lower = {c: c.strip().lower() for c in columns}
+    found, taken = [], set()
+    parts = [c for c in columns if lower[c] in CALENDAR_PARTS]
+    if {"year", "month"} <= {lower[c] for c in parts}:
+        parts = sorted(parts, key=lambda c: CALENDAR_PARTS.index(lower[c]))
+        found.append(parts)
+        taken.update(parts)
+    dates = [c for c in columns if "date" in lower[c] and c not in taken]
+    clocks = [c for c in columns if lower[c].endswith("time")]
+    for date in dates:
+        clock = next((c for c in clocks if c != date and times_of_day(table[c])), None)
+        if clock is not None and len(table) > 0:
+            found.append([date, clock])
+            taken.update((date, clock))
+            break
+    found += [[c] for c in columns if lower[c] in TIME_COLUMN_NAMES and c not in taken]
+    if not found and columns and len(table) > 0:
+        first = table[columns[0]].dropna().astype(str).str.strip()
+        numbers = first.str.match(r"^[+-]?\d+(\.\d+)?$").all()  # read only when named
+        if not numbers and _stamps(table, [columns[0]]) is not None:
+            found.append([columns[0]])
+    return found
+
+
+def _stamps(table, columns):
+    try:
+        return parse_times(table, columns, None, np.arange(1, len(table) + 1))
+    except DataError:
+        return None
+
+
+def _finest(table, candidates, name, exclude):
+    """The one candidate that reads and stamps every row apart from the others."""
+    stamps = {tuple(c): _stamps(table, c) for c in candidates}
+    reading = [c for c in candidates if stamps[tuple(c)] is not None]
+    if len(reading) <= 1:
+        return (reading or candidates)[0], []
+    unique = [c for c in reading if not stamps[tuple(c)].has_duplicates]
+    if len(unique) == 1:
+        chosen = unique[0]
+        dropped = [c for group in reading if group != chosen for c in group if c not in chosen]
+        warnings.warn(
+            f"{name}: time column {_spelled(chosen)} chosen, the finest; dropped the coarser "
+            f"{dropped} (pass time_col= to choose)",
+            DataNote,
+            stacklevel=4,
+        )
+        return chosen, dropped
+    first, second = reading[:2]
+    values = [c for c in table.columns if c not in first + second and c not in exclude]
+    raise DataError(
+        f"{name} has two time columns, {_spelled(first)} and {_spelled(second)}; pass "
+        f"time_col={_spelled(first)}, columns={values} or time_col={_spelled(second)}, "
+        f"columns={values}",
+        fix={"time_col": _option(first), "columns": values},
+    )
+
+
+def _spelled(columns):
+    return repr(columns[0]) if len(columns) == 1 else repr(list(columns))
+
+
+def _option(columns):
+    return columns[0] if len(columns) == 1 else list(columns)
+
+
+def index_column(table):
+    """The first column, if it only counts the rows (0, 1, 2, ... or 1, 2, 3, ...), else None."""
+    if not len(table.columns) or len(table) == 0:
+        return None
+    first = table.columns[0]
+    if first.strip().lower() not in INDEX_NAMES:
+        return None
+    counts = pd.to_numeric(table[first], errors="coerce").to_numpy("float64")
+    start = counts[0]
+    if start in (0, 1) and np.array_equal(counts, start + np.arange(len(counts))):
+        return first
+    return None

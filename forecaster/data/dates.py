@@ -1,0 +1,240 @@
+"""Timestamps out of a file's time column: text in many formats, and numbers.
+
+Text is read as ISO 8601 first, then in the first of the common formats (day-first and
+month-first dates, month names such as ``Jan-2020``, ``1-01`` year-month stamps) that fits
+every value. A column of numbers is read by its range, each reading having one that no
+other shares:
+
+=============== ======================================= =====================
+reading          values                                  `date_format`
+=============== ======================================= =====================
+years            integers 1000-2999                      ``'%Y'``
+Excel serial     days since 1899-12-30, 10000-73050      ``'excel'``
+                 (1927-2099), a fraction is the time
+dates            eight digits, ``20200131``              ``'%Y%m%d'``
+epoch seconds    1e8-4.1e9 (1973-2099)                   ``'epoch_s'`` or ``'%s'``
+epoch millis     1e11-4.1e12 (1973-2099)                 ``'epoch_ms'``
+stamps           twelve digits, ``202001311530``         ``'%Y%m%d%H%M'``
+=============== ======================================= =====================
+
+A column that fits none, or more than one (``202001311530`` is also a time in 1976 in
+milliseconds), is refused with the value and the `date_format` of each reading.
+"""
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from forecaster.data.errors import DataError
+
+# Formats tried, in order, when no date_format is given; ISO 8601 covers most files.
+_DAY_FIRST = ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M")
+_MONTH_FIRST = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p")
+_MONTH_NAMES = (
+    "%b-%Y",
+    "%b %Y",
+    "%B %Y",
+    "%B-%Y",
+    "%b-%y",
+    "%Y-%b",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%d-%b-%y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d-%b-%Y %H:%M",
+    "%d-%b-%Y %H:%M:%S",
+)
+# Year without century and month, as in the shampoo data set: "1-01" is January 2001.
+_SHORT_YEAR_MONTH = re.compile(r"^\d{1,2}-\d{1,2}$")
+_NUMBER = r"^[+-]?\d+(\.\d+)?$"
+_CALENDAR_PARTS = ("year", "month", "day", "hour", "minute", "second")
+TIME_OF_DAY = r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp][Mm])?$"
+# Numeric readings: date_format -> (low, high, digits or None, whole numbers only).
+_READINGS = {
+    "%Y": (1000, 2999, 4, True),
+    "excel": (10_000, 73_050.99999, None, False),
+    "%Y%m%d": (18_000_101, 22_001_231, 8, True),
+    "epoch_s": (1e8, 4.1e9, None, False),
+    "epoch_ms": (1e11, 4.1e12, None, False),
+    "%Y%m%d%H%M": (180_001_010_000, 220_012_312_359, 12, True),
+}
+NUMERIC_FORMATS = ("epoch_s", "epoch_ms", "excel", "%s")
+
+
+def _to_datetime(text, fmt):
+    """`pd.to_datetime` with NaT for misfits; mixed UTC offsets become aware UTC stamps."""
+    try:
+        return pd.to_datetime(text, format=fmt, errors="coerce")
+    except ValueError:  # mixed offsets (e.g. a DST change) cannot share one fixed offset
+        return pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+
+
+def _first_bad(text, parsed, rows, column, what):
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    i = bad[0]
+    return DataError(
+        f"time column {column!r} has {len(bad)} values that are not {what} "
+        f"(first at row {rows[i]}: {text.iloc[i]!r}); pass date_format= with the column's format"
+    )
+
+
+def _fits(text, fmt):
+    """`text` parsed in `fmt` if every value fits (tried on a head first), else None."""
+    if _to_datetime(text.iloc[:50], fmt).isna().any():
+        return None
+    parsed = _to_datetime(text, fmt)
+    return None if parsed.isna().any() else parsed
+
+
+def _infer(text, rows, column):
+    """Parses strings in the first known format that fits every value."""
+    if text.str.match(_NUMBER).all():
+        return _numeric(text, rows, column, None)
+    parsed = _to_datetime(text, "ISO8601")
+    if parsed.notna().all():
+        return parsed
+    if text.str.match(_SHORT_YEAR_MONTH).all():
+        padded = text.str.split("-", expand=True)
+        return pd.to_datetime(padded[0].str.zfill(2) + "-" + padded[1].str.zfill(2), format="%y-%m")
+    fits = {}
+    for fmt in _DAY_FIRST + _MONTH_FIRST + _MONTH_NAMES:
+        candidate = _fits(text, fmt)
+        if candidate is not None:
+            fits[fmt] = candidate
+    day_first = [f for f in fits if f in _DAY_FIRST]
+    month_first = [f for f in fits if f in _MONTH_FIRST]
+    if day_first and month_first and not fits[day_first[0]].equals(fits[month_first[0]]):
+        raise DataError(
+            f"time column {column!r} could be day-first or month-first "
+            f"(row {rows[0]}: {text.iloc[0]!r}); pass date_format='{day_first[0]}' or "
+            f"date_format='{month_first[0]}'",
+        )
+    if fits:
+        return next(iter(fits.values()))
+    raise _first_bad(text, parsed, rows, column, "ISO 8601 timestamps")
+
+
+def _numeric(text, rows, column, date_format):
+    """Reads a column of numbers in the one reading whose range holds every value."""
+    values = pd.to_numeric(text, errors="coerce").to_numpy("float64")
+    whole = bool((values == np.round(values)).all())
+    digits = text.str.lstrip("+-").str.len().to_numpy()
+    if date_format is None:
+        fitting = [
+            fmt
+            for fmt, (low, high, width, integral) in _READINGS.items()
+            if (values >= low).all()
+            and (values <= high).all()
+            and (width is None or (digits == width).all())
+            and (whole or not integral)
+        ]
+        read = {fmt: _read_numbers(text, values, fmt) for fmt in fitting}
+        read = {fmt: stamps for fmt, stamps in read.items() if stamps.notna().all()}
+        if len(read) == 1:
+            return next(iter(read.values()))
+        options = " or ".join(f"date_format={fmt!r}" for fmt in _READINGS)
+        if not read:
+            raise DataError(
+                f"time column {column!r} holds numbers that are no known timestamp (row "
+                f"{rows[0]}: {text.iloc[0]!r}); pass date_format= with the reading: {options}"
+            )
+        first, second = list(read)[:2]
+        raise DataError(
+            f"time column {column!r} value {text.iloc[0]!r} (row {rows[0]}) reads as "
+            f"{read[first].iloc[0]} with date_format={first!r} or {read[second].iloc[0]} "
+            f"with date_format={second!r}; pass the one the file uses"
+        )
+    fmt = "epoch_s" if date_format == "%s" else date_format
+    low, high = _READINGS[fmt][:2]
+    out = (values < low) | (values > high) | np.isnan(values)
+    if out.any():
+        i = np.argmax(out)
+        raise DataError(
+            f"time column {column!r} value {text.iloc[i]!r} (row {rows[i]}) is not in "
+            f"date_format={date_format!r}, which reads {low:g} to {high:g}"
+        )
+    return _read_numbers(text, values, fmt)
+
+
+def _read_numbers(text, values, fmt):
+    if fmt == "excel":
+        days = pd.to_timedelta(values, unit="D")
+        return pd.Series(pd.Timestamp("1899-12-30") + days).dt.round("s")
+    if fmt in ("epoch_s", "epoch_ms"):
+        unit = fmt[-2:].lstrip("_")
+        return pd.Series(pd.to_datetime(values, unit=unit)).dt.round("ms")
+    return _to_datetime(text, fmt)
+
+
+def parse_times(frame, columns, date_format, rows):
+    """Builds the timestamps of every row from one time column or several.
+
+    Args:
+        frame: the raw table as read, one row per data line.
+        columns: the time column's name, or a list of names whose values together make the
+            timestamp (``["year", "month", "day", "hour"]``, ``["date", "time"]``, or any
+            columns whose text, joined by spaces, matches `date_format`).
+        date_format: a `strftime` format, one of `NUMERIC_FORMATS`, or None to infer one.
+        rows: the 1-based row number of each row of `frame`, for messages.
+
+    Returns:
+        A `pd.DatetimeIndex`, one stamp per row; time-zone-aware input stays aware.
+
+    Raises:
+        DataError: a stamp is missing or does not parse; the message names row and value.
+    """
+    names = [columns] if isinstance(columns, str) else list(columns)
+    label = names[0] if len(names) == 1 else "+".join(names)
+    parts = frame[names]
+    empty = parts.isna().any(axis=1).to_numpy()
+    if empty.any():
+        raise DataError(f"time column {label!r} is empty at row {rows[np.argmax(empty)]}")
+    if len(names) > 1 and date_format is None:
+        lower = [n.lower() for n in names]
+        if set(lower) <= set(_CALENDAR_PARTS) and {"year", "month"} <= set(lower):
+            parts = parts.apply(pd.to_numeric, errors="coerce").set_axis(lower, axis=1)
+            if "day" not in lower:
+                parts = parts.assign(day=1)
+            parsed = pd.to_datetime(parts, errors="coerce")
+            text = frame[names].astype(str).agg(" ".join, axis=1)
+            if parsed.isna().any():
+                raise _first_bad(text, parsed, rows, label, "valid dates")
+            return pd.DatetimeIndex(parsed, name="time")
+    if len(names) > 1:
+        text = _joined(frame[names])
+    elif date_format is None and pd.api.types.is_datetime64_any_dtype(parts[label].dtype):
+        return pd.DatetimeIndex(parts[label], name=label)
+    else:
+        text = parts[names[0]].astype(str)
+    text = text.str.strip()
+    if date_format is None:
+        parsed = _infer(text, rows, label)
+    elif date_format in NUMERIC_FORMATS:
+        parsed = _numeric(text, rows, label, date_format)
+    else:
+        parsed = _to_datetime(text, date_format)
+        if parsed.isna().any():
+            raise _first_bad(text, parsed, rows, label, f"in date_format={date_format!r}")
+    return pd.DatetimeIndex(parsed, name=label if len(names) == 1 else "time")
+
+
+def _joined(parts):
+    """The columns' text joined by spaces, a time of day given two-digit hours."""
+    columns = []
+    for _, column in parts.items():
+        text = column.astype(str).str.strip()
+        if text.str.match(TIME_OF_DAY).all():
+            text = text.str.replace(r"^(\d):", r"0\1:", regex=True)
+        columns.append(text)
+    return pd.concat(columns, axis=1).agg(" ".join, axis=1)
+
+
+def times_of_day(text):
+    """Whether every value of a text column is a time of day (``13:00``, ``1:30 PM``)."""
+    text = text.dropna().astype(str)
+    if len(text) == 0 or not text.iloc[:20].str.strip().str.match(TIME_OF_DAY).all():
+        return False
+    return bool(text.str.strip().str.match(TIME_OF_DAY).all())

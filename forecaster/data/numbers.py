@@ -1,0 +1,269 @@
+"""Numbers as people write them in CSVs: missing markers, decimal commas, thousands separators.
+
+A value column arrives as text. Its cells are trimmed; a cell that is one of the missing
+markers (any case) is missing; the rest are read in the file's number format. The format
+(the decimal mark, and the thousands separator if any) is the reader's `decimal=` and
+`thousands=`, or, when not given, found from the cells: the plain form (``1234.5``) unless
+a cell does not read that way, and then the format that reads the most cells of the file
+among the common ones (``1234,5``; ``1,234.5``; ``1.234,5``; ``1 234.5``). Where two
+formats read the same cells into different numbers (``1,234`` alone is 1.234 or 1234), the
+file is refused with both options, never guessed.
+"""
+
+import dataclasses
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from forecaster.data.errors import DataError
+
+# Cells read as missing values (compared without case, after trimming spaces).
+MISSING_MARKERS = ("", "NA", "N/A", "#N/A", "null", "NaN", "-", "?")
+THOUSANDS = (",", ".", " ", "'")
+# The formats tried, in order of preference, as (decimal mark, thousands separator).
+FORMATS = (
+    (".", None),
+    (",", None),
+    (".", ","),
+    (",", "."),
+    (".", " "),
+    (",", " "),
+    (".", "'"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class NumberFormat:
+    """How a file writes its numbers.
+
+    Attributes:
+        decimal: the decimal mark, "." or ",".
+        thousands: the thousands separator, or None.
+        detected: whether it was found from the cells rather than given.
+    """
+
+    decimal: str = "."
+    thousands: str | None = None
+    detected: bool = False
+
+    @property
+    def plain(self):
+        """Whether numbers are written as Python writes them (``1234.5``)."""
+        return self.decimal == "." and self.thousands is None
+
+    def options(self):
+        """The `read_csv` arguments that name this format (none for the plain one)."""
+        chosen = {"decimal": self.decimal, "thousands": self.thousands}
+        return {key: value for key, value in chosen.items() if value not in (".", None)}
+
+
+def missing_cells(strings, markers):
+    """A boolean array: which cells of a text array are missing (empty or a marker)."""
+    lowered = pc.utf8_lower(strings)
+    found = pc.is_in(lowered, value_set=pa.array([m.lower() for m in markers], pa.string()))
+    return pc.or_kleene(pc.is_null(strings), pc.fill_null(found, True))
+
+
+def trimmed(strings, markers):
+    """Text cells without surrounding spaces, the missing ones null."""
+    strings = pc.utf8_trim_whitespace(strings)
+    return pc.if_else(missing_cells(strings, markers), pa.scalar(None, pa.string()), strings)
+
+
+def choose_format(columns, decimal, thousands, name):
+    """The number format of a file's value columns.
+
+    Args:
+        columns: a dict from column name to its trimmed text cells (`trimmed`).
+        decimal: the decimal mark given, or None to find it.
+        thousands: the thousands separator given, or None (when `decimal` is None too:
+            find it; else: there is none).
+        name: the file's name, for messages.
+
+    Returns:
+        A `NumberFormat`.
+
+    Raises:
+        DataError: two formats read the cells into different numbers.
+        ValueError: `decimal` or `thousands` is not an accepted mark.
+    """
+    if decimal is not None or thousands is not None:
+        decimal = "." if decimal is None else decimal
+        if decimal not in (".", ","):
+            raise ValueError(f"decimal={decimal!r} is not a decimal mark; pass '.' or ','")
+        accepted = [mark for mark in THOUSANDS if mark != decimal]
+        if thousands is not None and thousands not in accepted:
+            raise ValueError(
+                f"thousands={thousands!r} is not a thousands separator besides "
+                f"decimal={decimal!r}; pass one of {accepted}"
+            )
+        return NumberFormat(decimal, thousands)
+    if all(_plain(cells) for cells in columns.values()):
+        return NumberFormat()
+    counts = {fmt: sum(_reads(cells, *fmt) for cells in columns.values()) for fmt in FORMATS}
+    most = max(counts.values())
+    best = [fmt for fmt in FORMATS if counts[fmt] == most]
+    first = best[0]
+    for other in best[1:]:
+        for column, cells in columns.items():
+            a, b = to_floats(cells, NumberFormat(*first)), to_floats(cells, NumberFormat(*other))
+            both = ~(a[1] | b[1]) & ~np.isnan(a[0]) & ~np.isnan(b[0])
+            differ = np.flatnonzero(both & (a[0] != b[0]))
+            if len(differ):
+                i = differ[0]
+                text = cells[int(i)].as_py()
+                raise DataError(
+                    f"{name}: column {column!r} value {text!r} (row {i + 1}) reads as "
+                    f"{a[0][i]:g} with {_spelled(first)} or {b[0][i]:g} with "
+                    f"{_spelled(other)}; pass the one the file uses"
+                )
+    return NumberFormat(*first, detected=first != FORMATS[0])
+
+
+def _spelled(fmt):
+    return ", ".join(f"{k}={v!r}" for k, v in NumberFormat(*fmt).options().items()) or (
+        "decimal='.'"
+    )
+
+
+def _plain(cells):
+    try:
+        pc.cast(cells, pa.float64())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _pattern(decimal, thousands):
+    digits = r"\d+" if thousands is None else rf"(\d{{1,3}}({re.escape(thousands)}\d{{3}})+|\d+)"
+    fraction = re.escape(decimal) + r"\d*"
+    return rf"^[+-]?({digits}({fraction})?|{re.escape(decimal)}\d+)([eE][+-]?\d+)?$"
+
+
+def _reads(cells, decimal, thousands):
+    """How many cells read as numbers in this format."""
+    return pc.sum(pc.match_substring_regex(cells, _pattern(decimal, thousands))).as_py() or 0
+
+
+def to_floats(cells, fmt):
+    """Reads trimmed text cells as numbers in a format.
+
+    Args:
+        cells: trimmed text cells, missing ones null (`trimmed`).
+        fmt: a `NumberFormat`.
+
+    Returns:
+        `(values, bad)`: float64 values (NaN where missing or unreadable) and a boolean
+        array of the cells that are present but not numbers in that format.
+    """
+    present = pc.is_valid(cells).to_numpy(zero_copy_only=False)
+    if fmt.plain:
+        try:
+            values = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
+            return values.astype("float64", copy=False), np.zeros(len(present), bool)
+        except pa.ArrowInvalid:
+            values = pd.to_numeric(cells.to_pandas(), errors="coerce").to_numpy("float64")
+            return values, present & np.isnan(values)
+    ok = pc.fill_null(pc.match_substring_regex(cells, _pattern(fmt.decimal, fmt.thousands)), False)
+    text = pc.if_else(ok, cells, pa.scalar(None, pa.string()))
+    if fmt.thousands is not None:
+        text = pc.replace_substring(text, fmt.thousands, "")
+    if fmt.decimal != ".":
+        text = pc.replace_substring(text, fmt.decimal, ".")
+    values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype("float64")
+    bad = present & ~ok.to_numpy(zero_copy_only=False)
+    if bad.any():  # "inf" reads in no format; it stays infinite for the reader to refuse
+        plain = pd.to_numeric(cells.filter(pa.array(bad)).to_pandas(), errors="coerce")
+        infinite = np.isinf(plain.to_numpy("float64"))
+        values[np.flatnonzero(bad)[infinite]] = plain.to_numpy("float64")[infinite]
+        bad[np.flatnonzero(bad)[infinite]] = False
+    return values, bad
+
+
+def value_frame(cells, value_cols, rows, number_format, categorical, missing, name):
+    """The value columns as float64: text columns one-hot encoded or refused, NaNs policed.
+
+    Args:
+        cells: a dict from column name to trimmed text cells (`trimmed`).
+        value_cols: the value columns, in order.
+        rows: each row's 1-based number, for messages.
+        number_format: the file's `NumberFormat`.
+        categorical: "error", or "onehot" to encode a text column.
+        missing: the reader's `missing` policy; under "error" a missing cell is refused.
+        name: the file's name, for messages.
+
+    Returns:
+        A DataFrame of float64 columns on a RangeIndex.
+
+    Raises:
+        DataError: an empty column, a non-numeric or infinite value, a text column under
+            "error", a missing cell under "error".
+    """
+    parts = []
+    for column in value_cols:
+        if cells[column].null_count == len(cells[column]):
+            others = [c for c in value_cols if c != column]
+            raise DataError(
+                f"{name}: column {column!r} is empty in all {len(rows)} rows, which no policy "
+                f"fills; leave it out with columns={others}",
+                fix={"columns": others} if others else None,
+            )
+        values, bad = to_floats(cells[column], number_format)
+        if bad.any():
+            if bad.sum() == (~np.isnan(values)).sum() + bad.sum():  # no number at all
+                text = cells[column].to_pandas()
+                parts.append(_categorical(column, text, rows, categorical, missing))
+                continue
+            raise _non_numeric(cells[column], bad, rows, column)
+        finite = np.isfinite(values) | np.isnan(values)
+        if not finite.all():
+            i = np.argmin(finite)
+            raise DataError(
+                f"column {column!r} has {(~finite).sum()} infinite values "
+                f"(first at row {rows[i]}: {float(values[i])!r}); only finite numbers are accepted"
+            )
+        _police_missing(column, np.isnan(values), rows, missing)
+        parts.append(pd.Series(values, name=column))
+    return pd.concat(parts, axis=1)
+
+
+def _non_numeric(cells, bad, rows, column):
+    i = int(np.argmax(bad))
+    text = cells.filter(pa.array(bad)).to_pandas()
+    message = (
+        f"column {column!r} has {int(bad.sum())} non-numeric values (first at row {rows[i]}: "
+        f"{text.iloc[0]!r})"
+    )
+    distinct = list(dict.fromkeys(text))
+    if len(distinct) <= 3 and all(len(v) <= 12 for v in distinct):
+        markers = [*MISSING_MARKERS[1:], *distinct]
+        return DataError(
+            f"{message}; if they mark missing values, pass na_values={markers}",
+            fix={"na_values": markers},
+        )
+    return DataError(message)
+
+
+def _categorical(column, text, rows, categorical, missing):
+    if categorical == "error":
+        raise DataError(
+            f"column {column!r} holds text (first at row {rows[0]}: {text.dropna().iloc[0]!r}), "
+            "not numbers; pass categorical='onehot' to one-hot encode it, or leave it out "
+            "with columns=",
+            fix={"categorical": "onehot"},
+        )
+    _police_missing(column, text.isna().to_numpy(), rows, missing)
+    onehot = pd.get_dummies(text, prefix=column, prefix_sep="=", dtype="float64")
+    return onehot.where(text.notna(), np.nan).reindex(sorted(onehot.columns), axis=1)
+
+
+def _police_missing(column, empty, rows, missing):
+    if missing == "error" and empty.any():
+        raise DataError(
+            f"column {column!r} has {empty.sum()} missing values (first at row "
+            f"{rows[np.argmax(empty)]}); pass missing='interpolate', 'ffill' or 'zero' to fill",
+            fix={"missing": "interpolate"},
+        )
