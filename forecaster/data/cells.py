@@ -70,10 +70,11 @@ def read_cells(layout, name, markers, repeated_headers):
     if headers.any():
         first = int(rows[headers][0])
         line = layout.sep.join(names)
+        more = f", as do {int(headers.sum()) - 1} more rows" if headers.sum() > 1 else ""
         if repeated_headers == "error":
             raise DataError(
-                f"{name} row {first} repeats the header ({line[:60]!r}), as do "
-                f"{int(headers.sum()) - 1} more rows; pass repeated_headers='drop' to drop them",
+                f"{name} row {first} repeats the header ({line[:60]!r}){more}; pass "
+                "repeated_headers='drop' to drop such rows",
                 fix={"repeated_headers": "drop"},
             )
         _note(f"{name}: dropped {int(headers.sum())} rows that repeat the header (first {first})")

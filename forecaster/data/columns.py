@@ -35,6 +35,9 @@ TIME_COLUMN_NAMES = (
     "week",
     "day",
     "year",
+    "ts",
+    "epoch",
+    "unix_time",
 )
 CALENDAR_PARTS = ("year", "month", "day", "hour", "minute", "second")
 # Header names of a column that only counts the rows (pandas writes '' for its index).
@@ -108,12 +111,27 @@ def _candidates(table, exclude):
             taken.update((date, clock))
             break
     found += [[c] for c in columns if lower[c] in TIME_COLUMN_NAMES and c not in taken]
-    if not found and columns and len(table) > 0:
-        first = table[columns[0]].dropna().astype(str).str.strip()
-        numbers = first.str.match(r"^[+-]?\d+(\.\d+)?$").all()  # read only when named
-        if not numbers and _stamps(table, [columns[0]]) is not None:
-            found.append([columns[0]])
+    if len(table) == 0:
+        return found
+    taken.update(c for group in found for c in group)
+    found += [
+        [c]
+        for c in columns
+        if c not in taken and ("date" in lower[c] or "time" in lower[c]) and _text_stamps(table, c)
+    ]
+    if not found:  # the one column whose text reads as stamps, whatever its name
+        stamped = [[c] for c in columns if _text_stamps(table, c)]
+        found += stamped if len(stamped) == 1 else []
     return found
+
+
+def _text_stamps(table, column):
+    """Whether a column's text reads as timestamps (numbers count only in a named column)."""
+    text = table[column].dropna().astype(str).str.strip()
+    if len(text) == 0 or text.iloc[:20].str.match(r"^[+-]?\d+(\.\d+)?$").any():
+        return False
+    head = table.iloc[:20]
+    return _stamps(head, [column]) is not None and _stamps(table, [column]) is not None
 
 
 def _stamps(table, columns):

@@ -18,7 +18,8 @@ stamps           twelve digits, ``202001311530``         ``'%Y%m%d%H%M'``
 =============== ======================================= =====================
 
 A column that fits none, or more than one (``202001311530`` is also a time in 1976 in
-milliseconds), is refused with the value and the `date_format` of each reading.
+milliseconds), is refused with the value and the `date_format` of each reading. A reading
+given as `date_format` takes any number, in its range or not.
 """
 
 import re
@@ -147,16 +148,13 @@ def _numeric(text, rows, column, date_format):
             f"{read[first].iloc[0]} with date_format={first!r} or {read[second].iloc[0]} "
             f"with date_format={second!r}; pass the one the file uses"
         )
-    fmt = "epoch_s" if date_format == "%s" else date_format
-    low, high = _READINGS[fmt][:2]
-    out = (values < low) | (values > high) | np.isnan(values)
-    if out.any():
-        i = np.argmax(out)
+    if np.isnan(values).any():  # a given reading takes any number, in or out of its range
+        i = np.argmax(np.isnan(values))
         raise DataError(
-            f"time column {column!r} value {text.iloc[i]!r} (row {rows[i]}) is not in "
-            f"date_format={date_format!r}, which reads {low:g} to {high:g}"
+            f"time column {column!r} value {text.iloc[i]!r} (row {rows[i]}) is not a number, "
+            f"which date_format={date_format!r} reads"
         )
-    return _read_numbers(text, values, fmt)
+    return _read_numbers(text, values, "epoch_s" if date_format == "%s" else date_format)
 
 
 def _read_numbers(text, values, fmt):

@@ -91,16 +91,7 @@ def choose_format(columns, decimal, thousands, name):
         ValueError: `decimal` or `thousands` is not an accepted mark.
     """
     if decimal is not None or thousands is not None:
-        decimal = "." if decimal is None else decimal
-        if decimal not in (".", ","):
-            raise ValueError(f"decimal={decimal!r} is not a decimal mark; pass '.' or ','")
-        accepted = [mark for mark in THOUSANDS if mark != decimal]
-        if thousands is not None and thousands not in accepted:
-            raise ValueError(
-                f"thousands={thousands!r} is not a thousands separator besides "
-                f"decimal={decimal!r}; pass one of {accepted}"
-            )
-        return NumberFormat(decimal, thousands)
+        return NumberFormat(*check_format(decimal, thousands))
     if all(_plain(cells) for cells in columns.values()):
         return NumberFormat()
     counts = {fmt: sum(_reads(cells, *fmt) for cells in columns.values()) for fmt in FORMATS}
@@ -121,6 +112,20 @@ def choose_format(columns, decimal, thousands, name):
                     f"{_spelled(other)}; pass the one the file uses"
                 )
     return NumberFormat(*first, detected=first != FORMATS[0])
+
+
+def check_format(decimal, thousands):
+    """`(decimal, thousands)` as given to the reader, checked; decimal None is "."."""
+    decimal = "." if decimal is None else decimal
+    if decimal not in (".", ","):
+        raise ValueError(f"decimal={decimal!r} is not a decimal mark; pass '.' or ','")
+    accepted = [mark for mark in THOUSANDS if mark != decimal]
+    if thousands is not None and thousands not in accepted:
+        raise ValueError(
+            f"thousands={thousands!r} is not a thousands separator besides "
+            f"decimal={decimal!r}; pass one of {accepted}"
+        )
+    return decimal, thousands
 
 
 def _spelled(fmt):

@@ -43,10 +43,11 @@ from forecaster.data.layout import Layout, find_layout
 from forecaster.data.numbers import (
     MISSING_MARKERS,
     NumberFormat,
+    check_format,
     choose_format,
     value_frame,
 )
-from forecaster.data.timestamps import check_policy, regularize, to_offset
+from forecaster.data.timestamps import check_policy, check_repeats, regularize, to_offset
 
 CATEGORICAL_POLICIES = ("error", "onehot")
 REPEATED_HEADER_POLICIES = ("error", "drop")
@@ -188,6 +189,7 @@ def _load(
     check_policy(missing)
     _check_choice("categorical", categorical, CATEGORICAL_POLICIES)
     _check_choice("repeated_headers", repeated_headers, REPEATED_HEADER_POLICIES)
+    check_format(decimal, thousands)
     checks.count("skiprows", skiprows)
     checks.count("skipfooter", skipfooter)
     markers = MISSING_MARKERS if na_values is None else ("", *found_columns.listed(na_values))
@@ -205,12 +207,14 @@ def _load(
         exclude = () if columns is None else found_columns.listed(columns)
         time_cols, dropped = found_columns.find_time_columns(strings, time_col, name, exclude)
         times, rows, strings, cells = _stamps(strings, cells, rows, time_cols, date_format, name)
+        coarse = functools.partial(_coarse, strings, times, time_cols)
+        if id_col is None:
+            check_repeats(times, rows, name, coarse)
         value_cols = _value_columns(cells, columns, {*time_cols, *dropped, id_col}, id_col, name)
         number_format = choose_format({c: cells[c] for c in value_cols}, decimal, thousands, name)
         values = value_frame(cells, value_cols, rows, number_format, categorical, missing, name)
         empty = {c: int(values[c].isna().sum()) for c in values.columns}
         values = values.set_axis(times, axis=0)
-        coarse = functools.partial(_coarse, strings, times, time_cols, value_cols)
         if id_col is None:
             frame, offset = regularize(values, rows, offset, missing, name, coarse)
             frame.index.freq = offset
@@ -248,7 +252,7 @@ def _stamps(strings, cells, rows, time_cols, date_format, name):
     except DataError as error:
         stamps = strings[time_cols].fillna("").astype(str).agg("".join, axis=1)
         wordy = ~stamps.str.contains(r"\d").to_numpy()
-        footer = len(wordy) - np.flatnonzero(~wordy)[-1] - 1 if (~wordy).any() else 0
+        footer = int(len(wordy) - np.flatnonzero(~wordy)[-1] - 1) if (~wordy).any() else 0
         if 0 < footer <= 5 and footer < len(rows) - 1:
             try:
                 parse_times(strings.iloc[:-footer], time_cols, date_format, rows[:-footer])
@@ -282,13 +286,13 @@ def _value_columns(cells, columns, taken, id_col, name):
     return chosen
 
 
-def _coarse(strings, times, time_cols, value_cols):
+def _coarse(strings, times, time_cols):
     """What makes repeated stamps unique: a time-of-day column, or a series id column."""
     others = [c for c in strings.columns if c not in time_cols]
     for column in others:
         if times_of_day(strings[column]):
             together = [*time_cols, column]
-            rest = [c for c in value_cols if c != column]
+            rest = [c for c in others if c != column]
             return (
                 f"pass time_col={together}, columns={rest}",
                 {"time_col": together, "columns": rest},

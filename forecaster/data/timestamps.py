@@ -118,17 +118,7 @@ def regularize(values, rows, offset, missing, label, coarse=None):
         i = dup[0]
         shared = np.unique(np.r_[dup, dup + 1])
         where = f"{times[i]} at rows {rows[i]} and {rows[i + 1]}"
-        if len(shared) > max(RARE_DUPLICATES * len(times), 2):
-            advice, fix = (coarse and coarse()) or (
-                "pass time_col= with the columns that together make each row's stamp unique",
-                None,
-            )
-            raise DataError(
-                f"{label}: {len(shared)} of {len(times)} rows share their timestamp with "
-                f"another (the first {where}), so the stamps are coarser than the rows; "
-                f"{advice}",
-                fix=fix,
-            )
+        check_repeats(times, rows, label, coarse)
         if missing == "error":
             more = f", and {len(dup) - 1} more" if len(dup) > 1 else ""
             raise DataError(
@@ -166,6 +156,38 @@ def regularize(values, rows, offset, missing, label, coarse=None):
             )
         values = values.reindex(grid)
     return fill(values, missing, label), offset
+
+
+def check_repeats(times, rows, label, coarse=None):
+    """Refuses stamps shared by more than a few rows: the stamps are coarser than the rows.
+
+    Args:
+        times: the rows' stamps, in any order.
+        rows: each row's 1-based number, for messages.
+        label: what to call the series in messages.
+        coarse: as for `regularize`.
+
+    Raises:
+        DataError: more rows than `RARE_DUPLICATES` of them (and more than two) share
+            their stamp with another row; under every policy.
+    """
+    order = np.argsort(np.asarray(times), kind="stable")
+    times, rows = times[order], rows[order]
+    dup = np.flatnonzero(times[1:] == times[:-1])
+    shared = np.unique(np.r_[dup, dup + 1])
+    if len(shared) <= max(RARE_DUPLICATES * len(times), 2):
+        return
+    i = dup[0]
+    advice, fix = (coarse and coarse()) or (
+        "pass time_col= with the columns that together make each row's stamp unique",
+        None,
+    )
+    raise DataError(
+        f"{label}: {len(shared)} of {len(times)} rows share their timestamp with another "
+        f"(the first {times[i]} at rows {rows[i]} and {rows[i + 1]}), so the stamps are "
+        f"coarser than the rows; {advice}",
+        fix=fix,
+    )
 
 
 def fill(values, missing, label):

@@ -140,7 +140,8 @@ def test_empty_stamp(tmp_path):
 def test_no_time_column(tmp_path):
     with raises(
         "series.csv has no column named like a time column ('date', 'datetime', 'date_time', "
-        "'timestamp', 'time', 'ds', 'month', 'period', 'week', 'day', 'year'); "
+        "'timestamp', 'time', 'ds', 'month', 'period', 'week', 'day', 'year', 'ts', 'epoch', "
+        "'unix_time'); "
         "pass time_col= with one of ['a', 'b']"
     ):
         read_csv(write(tmp_path, "a,b\n1,2\n3,4\n"))

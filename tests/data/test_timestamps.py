@@ -31,6 +31,8 @@ def test_regularize_keeps_rows_for_messages_after_sorting():
     ):
         regularize(frame, rows, None, "error", "s")
     with pytest.warns(DataNote, match=r"^s: averaged 2 rows that share 1 timestamps"):
-        filled, offset = regularize(frame, rows, pd.tseries.frequencies.to_offset("D"), "ffill", "s")
+        filled, offset = regularize(
+            frame, rows, pd.tseries.frequencies.to_offset("D"), "ffill", "s"
+        )
     assert filled["x"].tolist() == [1.0, 1.0, 4.0]
     assert offset.freqstr == "D"
