@@ -101,6 +101,13 @@ def read_text(path, encoding=None):
     return Text(text, encoding, compression)
 
 
+def compression(path):
+    """A file's compression by its first bytes ("gzip", "bzip2", "xz", "zip"), or None."""
+    with open(path, "rb") as file:
+        head = file.read(8)
+    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
+
+
 def _decompressed(raw, name):
     kind = next((kind for magic, kind in _MAGIC.items() if raw.startswith(magic)), None)
     if kind is None:

@@ -23,6 +23,7 @@ from forecaster import checks
 from forecaster.data.columns import time_columns
 from forecaster.data.dates import parse_times
 from forecaster.data.errors import DataError
+from forecaster.data.files import compression
 from forecaster.data.timestamps import infer_frequency, to_offset
 
 SUFFIXES = (".csv", ".parquet")
@@ -206,6 +207,12 @@ def _files(path):
 def _header(path, sep, encoding):
     if path.suffix.lower() == ".parquet":
         return list(pq.read_schema(path).names)
+    kind = compression(path)
+    if kind is not None:
+        raise DataError(
+            f"{path.name} is {kind}-compressed; a stream reads plain CSV or Parquet files: "
+            "decompress it first, or read it whole with read_csv"
+        )
     with open(path, encoding=encoding, newline="") as file:
         names = next(csv.reader(file, delimiter=sep), [])
     if not names:

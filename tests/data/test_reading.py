@@ -1,5 +1,7 @@
+import gzip
 import re
 import string
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -391,27 +393,47 @@ def test_long_format_missing_id(tmp_path):
 
 _CELL = st.one_of(
     st.text(alphabet=string.digits + "-.:/ eE+naNINF\"'", max_size=8),
-    st.sampled_from(["2020-01-01", "2020-01-02 00:00", "1-01", "", "NA", "x", "1e400", ","]),
+    st.sampled_from(
+        ["2020-01-01", "2020-01-02 00:00", "1-01", "", "NA", "x", "1e400", ",", "1,5", "?", "-"]
+    ),
+    st.sampled_from(["1.234,5", '"1,234.5"', "1577836800", "43831", "Jan-2020", "13:00", "Total"]),
     st.floats(allow_nan=True, allow_infinity=True).map(str),
 )
-_HEADER = st.lists(st.sampled_from(["date", "a", "b", "", "OT", "id", "date"]), max_size=4)
+_HEADER = st.lists(
+    st.sampled_from(["date", "a", "b", "", "OT", "id", "date", "time", "year", "month", "#x"]),
+    max_size=4,
+)
 
 
 @st.composite
 def _csv(draw):
     header = draw(_HEADER)
     rows = draw(st.lists(st.lists(_CELL, max_size=5), max_size=8))
-    lines = [",".join(header)] + [",".join(row) for row in rows]
+    sep = draw(st.sampled_from([",", ";", "\t", "|"]))
+    lines = [sep.join(header)] + [sep.join(row) for row in rows]
     text = draw(st.sampled_from(["\n", "\r\n"])).join(lines)
     if draw(st.booleans()):  # sometimes a plausible hourly series to get past the header
         stamps = pd.date_range("2020-01-01", periods=len(rows), freq="h").astype(str)
         text = "date,a\n" + "\n".join(
             f"{t},{r[0] if r else ''}" for t, r in zip(stamps, rows, strict=True)
         )
-    data = text.encode()
+    data = text.encode(draw(st.sampled_from(["utf-8", "utf-16", "cp1252"])), "replace")
     if draw(st.booleans()):
         data += draw(st.binary(max_size=6))
+    if draw(st.booleans()):
+        data = gzip.compress(data)
     return data
+
+
+def _refusal(path, options):
+    """The reader's message for a file, or "" when it loads."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataNote)
+            read_csv(path, **options)
+    except DataError as error:
+        return str(error)
+    return ""
 
 
 @settings(
@@ -422,9 +444,14 @@ def test_random_malformed_csv_loads_or_raises_a_data_error(tmp_path, data, missi
     path = tmp_path / "fuzz.csv"
     path.write_bytes(data)
     try:
-        frame = read_csv(path, missing=missing, categorical="onehot")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataNote)
+            frame = read_csv(path, missing=missing, categorical="onehot")
     except DataError as error:
         message = str(error)
+        if error.fix is not None:  # the option it names gets past this very problem
+            options = {"missing": missing, "categorical": "onehot", **error.fix}
+            assert _refusal(path, options) != message
     else:
         message = ""
         assert isinstance(frame.index, pd.DatetimeIndex)

@@ -1,3 +1,4 @@
+import gzip
 import itertools
 import json
 import re
@@ -353,6 +354,18 @@ def test_an_unsupported_file_type(tmp_path):
         "holds only files ending in ('.csv', '.parquet')",
     ):
         open_source(tmp_path)
+
+
+def test_a_compressed_csv_is_refused_with_what_reads_it(tmp_path):
+    path = tmp_path / "series.csv"
+    path.write_bytes(gzip.compress(b"date,a\n2020-01-01,1\n2020-01-02,2\n"))
+    with raises_exactly(
+        DataError,
+        "series.csv is gzip-compressed; a stream reads plain CSV or Parquet files: decompress "
+        "it first, or read it whole with read_csv",
+    ):
+        open_source(path)
+    assert read_csv(path)["a"].tolist() == [1.0, 2.0]
 
 
 def test_a_file_without_a_column(tmp_path):
