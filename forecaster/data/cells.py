@@ -90,15 +90,18 @@ def read_cells(layout, name, markers, repeated_headers):
 
 def _parse_error(error, layout, name):
     """The line whose field count breaks the table, found again with Python's reader."""
-    text = layout.body.decode()
-    for i, fields in enumerate(csv.reader(io.StringIO(text), delimiter=layout.sep)):
-        if fields and len(fields) != len(layout.names):
-            line = layout.header_line + 1 + i
-            shown = layout.sep.join(fields)[:60]
-            return DataError(
-                f"{name} line {line} has {len(fields)} fields where the header has "
-                f"{len(layout.names)}: {shown!r}"
-            )
+    lines = csv.reader(io.StringIO(layout.body.decode(), newline=""), delimiter=layout.sep)
+    try:
+        for i, fields in enumerate(lines):
+            if fields and len(fields) != len(layout.names):
+                line = layout.header_line + 1 + i
+                shown = layout.sep.join(fields)[:60]
+                return DataError(
+                    f"{name} line {line} has {len(fields)} fields where the header has "
+                    f"{len(layout.names)}: {shown!r}"
+                )
+    except csv.Error:  # a carriage return inside a field: pyarrow's reason is the best one
+        pass
     reason = str(error).splitlines()[0] if str(error) else type(error).__name__
     return DataError(f"{name} is not a well-formed CSV: {reason[:200]}")
 

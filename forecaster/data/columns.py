@@ -35,11 +35,14 @@ TIME_COLUMN_NAMES = (
     "week",
     "day",
     "year",
+    "quarter",
     "ts",
     "epoch",
     "unix_time",
 )
 CALENDAR_PARTS = ("year", "month", "day", "hour", "minute", "second")
+HOUR_NAMES = ("hour", "hr", "hh")
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 # Header names of a column that only counts the rows (pandas writes '' for its index).
 INDEX_NAMES = ("", "index", "no", "no.", "#", "row", "unnamed: 0")
 
@@ -103,9 +106,12 @@ def _candidates(table, exclude):
         found.append(parts)
         taken.update(parts)
     dates = [c for c in columns if "date" in lower[c] and c not in taken]
-    clocks = [c for c in columns if lower[c].endswith("time")]
+    clocks = [c for c in columns if lower[c].endswith("time") or lower[c] in HOUR_NAMES]
     for date in dates:
-        clock = next((c for c in clocks if c != date and times_of_day(table[c])), None)
+        clock = next(
+            (c for c in clocks if c != date and times_of_day(table[c], named=True)),
+            None,
+        )
         if clock is not None and len(table) > 0:
             found.append([date, clock])
             taken.update((date, clock))
@@ -130,8 +136,26 @@ def _text_stamps(table, column):
     text = table[column].dropna().astype(str).str.strip()
     if len(text) == 0 or text.iloc[:20].str.match(r"^[+-]?\d+(\.\d+)?$").any():
         return False
-    head = table.iloc[:20]
-    return _stamps(head, [column]) is not None and _stamps(table, [column]) is not None
+    table = table.iloc[: len(table) - footer_rows(table[column])]
+    if _stamps(table.iloc[:20], [column]) is None:
+        return False
+    return _stamps(table, [column]) is not None
+
+
+def footer_rows(cells):
+    """How many of a time column's last rows (five at most) are words, not stamps.
+
+    Such rows are a footer (``Total``, ``Source: ...``), not data; none when every row is.
+    """
+    text = cells.iloc[-5:].fillna("").astype(str).str.strip()
+    wordy = text.str.contains(r"[A-Za-z]{3,}") | text.eq("")
+    wordy &= ~text.str.match(rf"^\d{{1,2}}[ -]?({_MONTHS})|^({_MONTHS})[a-z]*[ -]\d", case=False)
+    count = 0
+    for word in reversed(wordy.to_numpy()):
+        if not word:
+            break
+        count += 1
+    return count if count < len(cells) - 1 else 0
 
 
 def _stamps(table, columns):
@@ -177,7 +201,7 @@ def _option(columns):
 
 
 def index_column(table):
-    """The first column, if it only counts the rows (0, 1, 2, ... or 1, 2, 3, ...), else None."""
+    """The first column, if it is named like an index and only counts the rows (n, n+1, ...)."""
     if not len(table.columns) or len(table) == 0:
         return None
     first = table.columns[0]
@@ -185,6 +209,6 @@ def index_column(table):
         return None
     counts = pd.to_numeric(table[first], errors="coerce").to_numpy("float64")
     start = counts[0]
-    if start in (0, 1) and np.array_equal(counts, start + np.arange(len(counts))):
+    if start == np.round(start) and np.array_equal(counts, start + np.arange(len(counts))):
         return first
     return None

@@ -30,8 +30,20 @@ import pandas as pd
 from forecaster.data.errors import DataError
 
 # Formats tried, in order, when no date_format is given; ISO 8601 covers most files.
-_DAY_FIRST = ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M")
-_MONTH_FIRST = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p")
+_DAY_FIRST = tuple(
+    f"%d{sep}%m{sep}{year}{time}"
+    for sep in "/.-"
+    for year in ("%Y", "%y")
+    for time in ("", " %H:%M", " %H:%M:%S")
+)
+_MONTH_FIRST = tuple(
+    f"%m{sep}%d{sep}{year}{time}"
+    for sep in "/-"
+    for year in ("%Y", "%y")
+    for time in ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
+)
+_YEAR_FIRST = ("%Y/%m/%d", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y.%m.%d")
+_QUARTER = r"^\d{4}-?Q[1-4]$"
 _MONTH_NAMES = (
     "%b-%Y",
     "%b %Y",
@@ -53,6 +65,8 @@ _SHORT_YEAR_MONTH = re.compile(r"^\d{1,2}-\d{1,2}$")
 _NUMBER = r"^[+-]?\d+(\.\d+)?$"
 _CALENDAR_PARTS = ("year", "month", "day", "hour", "minute", "second")
 TIME_OF_DAY = r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp][Mm])?$"
+_DOTTED_TIME = r"^\d{1,2}\.\d{2}(\.\d{2})?$"  # 13.00.00, taken only in a column named so
+_HOURS = r"^([01]?\d|2[0-3])$"  # a column of whole hours, 0 to 23
 # Numeric readings: date_format -> (low, high, digits or None, whole numbers only).
 _READINGS = {
     "%Y": (1000, 2999, 4, True),
@@ -97,11 +111,13 @@ def _infer(text, rows, column):
     parsed = _to_datetime(text, "ISO8601")
     if parsed.notna().all():
         return parsed
+    if text.str.match(_QUARTER).all():  # 2015Q1
+        return pd.Series(pd.PeriodIndex(text.str.replace("-", ""), freq="Q").to_timestamp())
     if text.str.match(_SHORT_YEAR_MONTH).all():
         padded = text.str.split("-", expand=True)
         return pd.to_datetime(padded[0].str.zfill(2) + "-" + padded[1].str.zfill(2), format="%y-%m")
     fits = {}
-    for fmt in _DAY_FIRST + _MONTH_FIRST + _MONTH_NAMES:
+    for fmt in _DAY_FIRST + _MONTH_FIRST + _YEAR_FIRST + _MONTH_NAMES:
         candidate = _fits(text, fmt)
         if candidate is not None:
             fits[fmt] = candidate
@@ -208,6 +224,9 @@ def parse_times(frame, columns, date_format, rows):
     else:
         text = parts[names[0]].astype(str)
     text = text.str.strip()
+    end_of_day = text.str.contains(r"(?:^|\s)24:00(?::00)?$")  # hour-ending exports: midnight
+    if end_of_day.any():
+        text = text.str.replace(r"(^|\s)24:00(:00)?$", r"\g<1>00:00", regex=True)
     if date_format is None:
         parsed = _infer(text, rows, label)
     elif date_format in NUMERIC_FORMATS:
@@ -216,23 +235,32 @@ def parse_times(frame, columns, date_format, rows):
         parsed = _to_datetime(text, date_format)
         if parsed.isna().any():
             raise _first_bad(text, parsed, rows, label, f"in date_format={date_format!r}")
+    parsed = pd.Series(parsed).where(~end_of_day.to_numpy(), parsed + pd.Timedelta(days=1))
     return pd.DatetimeIndex(parsed, name=label if len(names) == 1 else "time")
 
 
 def _joined(parts):
-    """The columns' text joined by spaces, a time of day given two-digit hours."""
+    """The columns' text joined by spaces; a time of day as ``HH:MM[:SS]``."""
     columns = []
-    for _, column in parts.items():
+    for i, (_, column) in enumerate(parts.items()):
         text = column.astype(str).str.strip()
-        if text.str.match(TIME_OF_DAY).all():
-            text = text.str.replace(r"^(\d):", r"0\1:", regex=True)
+        if i > 0 and text.str.match(_HOURS).all():  # date, hour
+            text = text.str.zfill(2) + ":00"
+        elif text.str.match(f"{TIME_OF_DAY}|{_DOTTED_TIME}").all():
+            text = text.str.replace(r"^(\d)[:.]", r"0\1:", regex=True)
+            text = text.str.replace(r"^(\d\d)\.(\d\d)(\.(\d\d))?", r"\1:\2:\4", regex=True)
+            text = text.str.replace(r":(?=\s|$)", "", regex=True)
         columns.append(text)
     return pd.concat(columns, axis=1).agg(" ".join, axis=1)
 
 
-def times_of_day(text):
-    """Whether every value of a text column is a time of day (``13:00``, ``1:30 PM``)."""
-    text = text.dropna().astype(str)
-    if len(text) == 0 or not text.iloc[:20].str.strip().str.match(TIME_OF_DAY).all():
+def times_of_day(text, named=False):
+    """Whether every value of a text column is a time of day (``13:00``, ``1:30 PM``).
+
+    A column `named` like a time also counts with ``13.00.00`` or whole hours 0-23.
+    """
+    text = text.dropna().astype(str).str.strip()
+    pattern = f"{TIME_OF_DAY}|{_DOTTED_TIME}|{_HOURS}" if named else TIME_OF_DAY
+    if len(text) == 0 or not text.iloc[:20].str.match(pattern).all():
         return False
-    return bool(text.str.strip().str.match(TIME_OF_DAY).all())
+    return bool(text.str.match(pattern).all())

@@ -158,7 +158,7 @@ def _zero_pattern(raw):
 def _decodes(raw, found):
     """An encoding that decodes the bytes into text without control characters."""
     candidates = [found[1]] if found else []
-    for encoding in [*candidates, "utf-8", "utf-16", "cp1252", "latin-1"]:
+    for encoding in [*candidates, "utf-8", "cp1252", "latin-1"]:
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError:

@@ -21,6 +21,9 @@ SEPARATORS = (",", ";", "\t", "|")
 _HEAD_LINES = 100  # lines read from the start to find the separator and the header
 _TAIL_LINES = 10  # lines read from the end to find a footer
 _DATA_LIKE = re.compile(r"^[\s\d.,:/+\-TZ]*\d[\s\d.,:/+\-TZ]*$")  # numbers and stamps
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_STAMP_LIKE = re.compile(rf"^(\d[\d\s.:/\-T]*\d|({_MONTHS})[a-z]*[\s\-]\d{{2,4}})$", re.I)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +63,8 @@ def find_layout(text, name, sep=None, skiprows=0, skipfooter=0):
             rows, or two separators fit equally well.
     """
     detected = sep is None
+    if "\n" not in text[:65536] and "\r" in text:  # old Mac line ends
+        text = text.replace("\r", "\n")
     lines = text.split("\n", skiprows + _HEAD_LINES)
     if skiprows and len(lines) <= skiprows:
         raise DataError(f"{name} has {len(lines)} lines; skiprows={skiprows} skips them all")
@@ -94,7 +99,7 @@ def find_layout(text, name, sep=None, skiprows=0, skipfooter=0):
             fix={"skiprows": line_no},
         )
     names = [n.strip() for n in _fields(header_text, sep)]
-    if _DATA_LIKE.match(header_text.replace(sep, "")) and len(names) > 1:
+    if _is_data(names):
         raise DataError(
             f"{name} has no header: its first line is data ({header_text[:60]!r}); add a "
             "first line that names the columns (e.g. date,value)"
@@ -108,11 +113,28 @@ def find_layout(text, name, sep=None, skiprows=0, skipfooter=0):
             fix={"skipfooter": skipfooter + footer},
         )
     start = _line_start(body_text, line_no + 1)
-    return Layout(sep, tuple(names), body_text[start:].encode(), line_no + 1, detected)
+    body = body_text[start:]
+    if f'{sep} "' in body[:65536] or f'{sep}\t"' in body[:65536]:  # spaces before quotes
+        body = re.sub(rf'(^|{re.escape(sep)})[ \t]+"', r'\1"', body, flags=re.MULTILINE)
+    return Layout(sep, tuple(names), body.encode(), line_no + 1, detected)
 
 
 def _fields(line, sep):
-    return next(csv.reader([line], delimiter=sep), [])
+    try:
+        return next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
+    except csv.Error:  # a stray carriage return or quote: count the separators alone
+        return line.split(sep)
+
+
+def _is_data(names):
+    """Whether a header line is a row of data: numbers and stamps, no names."""
+    filled = [n for n in names if n]
+    if len(filled) < 2:
+        return False
+    if all(_DATA_LIKE.match(n) for n in filled):
+        return True
+    numbers = sum(bool(_NUMBER.match(n)) for n in filled)
+    return numbers > 0 and bool(_STAMP_LIKE.match(filled[0]))
 
 
 def _fit(head, sep):
@@ -129,7 +151,9 @@ def _fit(head, sep):
         (
             i
             for i, (_, line) in enumerate(head)
-            if not line.lstrip().startswith("#") and _agrees(line, counts[i], count, head, sep)
+            if not line.lstrip().startswith("#")
+            and line.replace(sep, "").strip()
+            and _agrees(line, counts[i], count, head, sep)
         ),
         len(head) - 1,
     )

@@ -12,17 +12,20 @@ file is refused with both options, never guessed.
 
 import dataclasses
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from forecaster.data.errors import DataError
+from forecaster.data.errors import DataError, DataNote
 
 # Cells read as missing values (compared without case, after trimming spaces).
 MISSING_MARKERS = ("", "NA", "N/A", "#N/A", "null", "NaN", "-", "?")
-THOUSANDS = (",", ".", " ", "'")
+THOUSANDS = (",", ".", " ", "'", "\u00a0", "\u202f")  # the last two: no-break spaces
+# Numbers that exports write for "no value": noted when one is a column's least or greatest.
+SENTINELS = (-9999.0, -999.0, 9999.0, 99999.0)
 # The formats tried, in order of preference, as (decimal mark, thousands separator).
 FORMATS = (
     (".", None),
@@ -32,7 +35,12 @@ FORMATS = (
     (".", " "),
     (",", " "),
     (".", "'"),
+    (",", "\u00a0"),
+    (",", "\u202f"),
 )
+# Dotted integers in thousands (1.234, 12.500), which a plain reading takes for decimals.
+_GROUPED = r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$"
+_NUMERIC_TEXT = r"^[+-]?[\d.,' \u00a0\u202f]*\d[\d.,' \u00a0\u202f]*$"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +64,8 @@ class NumberFormat:
 
     def options(self):
         """The `read_csv` arguments that name this format (none for the plain one)."""
-        chosen = {"decimal": self.decimal, "thousands": self.thousands}
-        return {key: value for key, value in chosen.items() if value not in (".", None)}
+        chosen = {} if self.decimal == "." else {"decimal": self.decimal}
+        return chosen | ({} if self.thousands is None else {"thousands": self.thousands})
 
 
 def missing_cells(strings, markers):
@@ -73,7 +81,7 @@ def trimmed(strings, markers):
     return pc.if_else(missing_cells(strings, markers), pa.scalar(None, pa.string()), strings)
 
 
-def choose_format(columns, decimal, thousands, name):
+def choose_format(columns, decimal, thousands, name, european=False):
     """The number format of a file's value columns.
 
     Args:
@@ -82,6 +90,8 @@ def choose_format(columns, decimal, thousands, name):
         thousands: the thousands separator given, or None (when `decimal` is None too:
             find it; else: there is none).
         name: the file's name, for messages.
+        european: whether the file looks European (separated by ';'): then integers
+            written with dots (``12.500``) are not taken for plain decimals unasked.
 
     Returns:
         A `NumberFormat`.
@@ -93,6 +103,9 @@ def choose_format(columns, decimal, thousands, name):
     if decimal is not None or thousands is not None:
         return NumberFormat(*check_format(decimal, thousands))
     if all(_plain(cells) for cells in columns.values()):
+        grouped = [column for column, cells in columns.items() if european and _all_grouped(cells)]
+        for column in grouped:
+            _refuse_if_read_apart(column, columns[column], FORMATS[0], (",", "."), name)
         return NumberFormat()
     counts = {fmt: sum(_reads(cells, *fmt) for cells in columns.values()) for fmt in FORMATS}
     most = max(counts.values())
@@ -100,18 +113,30 @@ def choose_format(columns, decimal, thousands, name):
     first = best[0]
     for other in best[1:]:
         for column, cells in columns.items():
-            a, b = to_floats(cells, NumberFormat(*first)), to_floats(cells, NumberFormat(*other))
-            both = ~(a[1] | b[1]) & ~np.isnan(a[0]) & ~np.isnan(b[0])
-            differ = np.flatnonzero(both & (a[0] != b[0]))
-            if len(differ):
-                i = differ[0]
-                text = cells[int(i)].as_py()
-                raise DataError(
-                    f"{name}: column {column!r} value {text!r} (row {i + 1}) reads as "
-                    f"{a[0][i]:g} with {_spelled(first)} or {b[0][i]:g} with "
-                    f"{_spelled(other)}; pass the one the file uses"
-                )
+            _refuse_if_read_apart(column, cells, first, other, name)
     return NumberFormat(*first, detected=first != FORMATS[0])
+
+
+def _all_grouped(cells):
+    dotted = cells.filter(pc.fill_null(pc.match_substring(cells, "."), False))
+    if len(dotted) == 0:
+        return False
+    return bool(pc.all(pc.match_substring_regex(dotted, _GROUPED)).as_py())
+
+
+def _refuse_if_read_apart(column, cells, first, other, name):
+    """Refuses a column that two formats read into different numbers, naming both."""
+    a, b = to_floats(cells, NumberFormat(*first)), to_floats(cells, NumberFormat(*other))
+    both = ~(a[1] | b[1]) & ~np.isnan(a[0]) & ~np.isnan(b[0])
+    differ = np.flatnonzero(both & (a[0] != b[0]))
+    if len(differ):
+        i = differ[0]
+        text = cells[int(i)].as_py()
+        raise DataError(
+            f"{name}: column {column!r} value {text!r} (row {i + 1}) reads as "
+            f"{a[0][i]:g} with {_spelled(first)} or {b[0][i]:g} with "
+            f"{_spelled(other)}; pass the one the file uses"
+        )
 
 
 def check_format(decimal, thousands):
@@ -168,7 +193,7 @@ def to_floats(cells, fmt):
     if fmt.plain:
         try:
             values = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
-            return values.astype("float64", copy=False), np.zeros(len(present), bool)
+            return np.array(values, dtype="float64"), np.zeros(len(present), bool)
         except pa.ArrowInvalid:
             values = pd.to_numeric(cells.to_pandas(), errors="coerce").to_numpy("float64")
             return values, present & np.isnan(values)
@@ -188,7 +213,7 @@ def to_floats(cells, fmt):
     return values, bad
 
 
-def value_frame(cells, value_cols, rows, number_format, categorical, missing, name):
+def value_frame(cells, value_cols, rows, number_format, options, name):
     """The value columns as float64: text columns one-hot encoded or refused, NaNs policed.
 
     Args:
@@ -196,8 +221,10 @@ def value_frame(cells, value_cols, rows, number_format, categorical, missing, na
         value_cols: the value columns, in order.
         rows: each row's 1-based number, for messages.
         number_format: the file's `NumberFormat`.
-        categorical: "error", or "onehot" to encode a text column.
-        missing: the reader's `missing` policy; under "error" a missing cell is refused.
+        options: the reader's `categorical` ("error", or "onehot" to encode a text
+            column), `missing` (under "error" a missing cell is refused) and `markers`
+            (the missing markers; those that are numbers match as numbers, so -9999 is
+            missing as ``-9999.0`` too).
         name: the file's name, for messages.
 
     Returns:
@@ -207,6 +234,8 @@ def value_frame(cells, value_cols, rows, number_format, categorical, missing, na
         DataError: an empty column, a non-numeric or infinite value, a text column under
             "error", a missing cell under "error".
     """
+    categorical, missing, markers = options["categorical"], options["missing"], options["markers"]
+    codes = [float(m) for m in markers if _is_number(m)]
     parts = []
     for column in value_cols:
         if cells[column].null_count == len(cells[column]):
@@ -220,9 +249,12 @@ def value_frame(cells, value_cols, rows, number_format, categorical, missing, na
         if bad.any():
             if bad.sum() == (~np.isnan(values)).sum() + bad.sum():  # no number at all
                 text = cells[column].to_pandas()
+                _refuse_unread_numbers(column, text, rows)
                 parts.append(_categorical(column, text, rows, categorical, missing))
                 continue
-            raise _non_numeric(cells[column], bad, rows, column)
+            raise _non_numeric(cells[column], bad, rows, column, markers)
+        values[np.isin(values, codes)] = np.nan
+        _note_sentinels(column, values, name)
         finite = np.isfinite(values) | np.isnan(values)
         if not finite.all():
             i = np.argmin(finite)
@@ -235,7 +267,40 @@ def value_frame(cells, value_cols, rows, number_format, categorical, missing, na
     return pd.concat(parts, axis=1)
 
 
-def _non_numeric(cells, bad, rows, column):
+def _is_number(text):
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _refuse_unread_numbers(column, text, rows):
+    """A column of numbers in a form no format reads is not text to encode."""
+    present = text.dropna()
+    if present.str.match(_NUMERIC_TEXT).all():
+        raise DataError(
+            f"column {column!r} holds numbers written in a form not read (row {rows[0]}: "
+            f"{present.iloc[0]!r}); pass decimal= and thousands= as the file writes them"
+        )
+
+
+def _note_sentinels(column, values, name):
+    finite = values[~np.isnan(values)]
+    if not len(finite):
+        return
+    for code in SENTINELS:
+        count = int((finite == code).sum())
+        if count and code in (finite.min(), finite.max()):
+            warnings.warn(
+                f"{name}: column {column!r} holds {code:g} in {count} rows, a common code for "
+                f"a missing value; if it is one, pass na_values=[{code:g}]",
+                DataNote,
+                stacklevel=4,
+            )
+
+
+def _non_numeric(cells, bad, rows, column, markers):
     i = int(np.argmax(bad))
     text = cells.filter(pa.array(bad)).to_pandas()
     message = (
@@ -243,8 +308,8 @@ def _non_numeric(cells, bad, rows, column):
         f"{text.iloc[0]!r})"
     )
     distinct = list(dict.fromkeys(text))
-    if len(distinct) <= 3 and all(len(v) <= 12 for v in distinct):
-        markers = [*MISSING_MARKERS[1:], *distinct]
+    if len(distinct) <= 6 and all(len(v) <= 12 for v in distinct):
+        markers = [*(m for m in markers if m), *distinct]
         return DataError(
             f"{message}; if they mark missing values, pass na_values={markers}",
             fix={"na_values": markers},

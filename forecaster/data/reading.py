@@ -192,7 +192,17 @@ def _load(
     check_format(decimal, thousands)
     checks.count("skiprows", skiprows)
     checks.count("skipfooter", skipfooter)
-    markers = MISSING_MARKERS if na_values is None else ("", *found_columns.listed(na_values))
+    markers = MISSING_MARKERS if na_values is None else _markers(na_values)
+    for key, value in (("time_col", time_col), ("columns", columns)):
+        checks.column_names(key, value)
+    if columns is not None and len(set(found_columns.listed(columns))) < len(
+        found_columns.listed(columns)
+    ):
+        raise ValueError(f"columns={columns!r} names a column more than once")
+    if id_col is not None and not isinstance(id_col, str):
+        raise ValueError(f"id_col={id_col!r} is not a column name")
+    if date_format is not None and not isinstance(date_format, str):
+        raise ValueError(f"date_format={date_format!r} is not a format such as '%Y-%m-%d'")
     offset = None if freq is None else to_offset(freq)
     name = Path(path).name
     with warnings.catch_warnings(record=True) as noted:
@@ -205,14 +215,21 @@ def _load(
             index=pd.RangeIndex(len(rows)),
         )
         exclude = () if columns is None else found_columns.listed(columns)
-        time_cols, dropped = found_columns.find_time_columns(strings, time_col, name, exclude)
-        times, rows, strings, cells = _stamps(strings, cells, rows, time_cols, date_format, name)
+        try:
+            time_cols, dropped = found_columns.find_time_columns(strings, time_col, name, exclude)
+        except DataError:
+            _refuse_late_header(strings, layout, name, skiprows)
+            raise
+        times = _stamps(strings, rows, time_cols, date_format, name, skipfooter)
         coarse = functools.partial(_coarse, strings, times, time_cols)
         if id_col is None:
             check_repeats(times, rows, name, coarse)
         value_cols = _value_columns(cells, columns, {*time_cols, *dropped, id_col}, id_col, name)
-        number_format = choose_format({c: cells[c] for c in value_cols}, decimal, thousands, name)
-        values = value_frame(cells, value_cols, rows, number_format, categorical, missing, name)
+        number_format = choose_format(
+            {c: cells[c] for c in value_cols}, decimal, thousands, name, layout.sep != ","
+        )
+        options = {"categorical": categorical, "missing": missing, "markers": markers}
+        values = value_frame(cells, value_cols, rows, number_format, options, name)
         empty = {c: int(values[c].isna().sum()) for c in values.columns}
         values = values.set_axis(times, axis=0)
         if id_col is None:
@@ -240,32 +257,55 @@ def _load(
     )
 
 
+def _markers(na_values):
+    """`na_values` as the markers: text, numbers written as text; the empty cell always."""
+    values = (
+        found_columns.listed(na_values) if not isinstance(na_values, int | float) else [na_values]
+    )
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(f"na_values={na_values!r} holds {value!r}; pass strings or numbers")
+    return ("", *(str(value) for value in values))
+
+
+def _refuse_late_header(strings, layout, name, skiprows):
+    """Refuses a file whose header is one of its first rows: a key,value preamble."""
+    for i in range(min(10, len(strings))):
+        cells = strings.iloc[i].dropna().astype(str).str.strip().str.lower()
+        if cells.isin(found_columns.TIME_COLUMN_NAMES).any():
+            line = layout.header_line + i  # the lines before that row
+            shown = layout.sep.join(strings.iloc[i].fillna("").astype(str))
+            raise DataError(
+                f"{name} has {line - skiprows} lines before what looks like the header (line "
+                f"{line + 1}: {shown[:60]!r}); pass skiprows={line} to skip them",
+                fix={"skiprows": line},
+            )
+
+
 def _check_choice(key, value, accepted):
     if value not in accepted:
         raise ValueError(f"{key}={value!r} is not a policy; pass one of {accepted}")
 
 
-def _stamps(strings, cells, rows, time_cols, date_format, name):
-    """The rows' stamps; rows at the end whose time cells hold no digits are a footer."""
+def _stamps(strings, rows, time_cols, date_format, name, skipfooter):
+    """The rows' stamps; rows at the end whose time cells are words are a footer."""
     try:
-        return parse_times(strings, time_cols, date_format, rows), rows, strings, cells
+        return parse_times(strings, time_cols, date_format, rows)
     except DataError as error:
-        stamps = strings[time_cols].fillna("").astype(str).agg("".join, axis=1)
-        wordy = ~stamps.str.contains(r"\d").to_numpy()
-        footer = int(len(wordy) - np.flatnonzero(~wordy)[-1] - 1) if (~wordy).any() else 0
-        if 0 < footer <= 5 and footer < len(rows) - 1:
-            try:
-                parse_times(strings.iloc[:-footer], time_cols, date_format, rows[:-footer])
-            except DataError:
-                raise error from None
-            last = strings.iloc[-footer].fillna("").astype(str).str.cat(sep=",")
-            raise DataError(
-                f"{name} ends with {footer} rows whose time column holds no stamp (row "
-                f"{rows[-footer]}: {last[:60]!r}), a footer rather than data; pass "
-                f"skipfooter={footer} to drop them",
-                fix={"skipfooter": footer},
-            ) from None
-        raise error from None
+        footer = found_columns.footer_rows(strings[time_cols[0]])
+        if not footer:
+            raise
+        try:
+            parse_times(strings.iloc[:-footer], time_cols, date_format, rows[:-footer])
+        except DataError:
+            raise error from None
+        last = strings.iloc[-footer].fillna("").astype(str).str.cat(sep=",")
+        raise DataError(
+            f"{name} ends with {footer} rows whose time column holds no stamp (row "
+            f"{rows[-footer]}: {last[:60]!r}), a footer rather than data; pass "
+            f"skipfooter={skipfooter + footer} to drop them",
+            fix={"skipfooter": skipfooter + footer},
+        ) from None
 
 
 def _value_columns(cells, columns, taken, id_col, name):
@@ -287,20 +327,33 @@ def _value_columns(cells, columns, taken, id_col, name):
 
 
 def _coarse(strings, times, time_cols):
-    """What makes repeated stamps unique: a time-of-day column, or a series id column."""
+    """What makes repeated stamps unique: a time-of-day column, or a series id column.
+
+    Returns:
+        `(advice, fix)` for `check_repeats`, or None when no column does.
+    """
     others = [c for c in strings.columns if c not in time_cols]
     for column in others:
-        if times_of_day(strings[column]):
+        lower = column.strip().lower()
+        named = lower.endswith("time") or lower in found_columns.HOUR_NAMES
+        if times_of_day(strings[column], named=named):
             together = [*time_cols, column]
             rest = [c for c in others if c != column]
             return (
                 f"pass time_col={together}, columns={rest}",
                 {"time_col": together, "columns": rest},
             )
+    ids = []
     for column in others:
-        keys = pd.DataFrame({"t": times, "k": strings[column].to_numpy()})
-        if strings[column].notna().all() and not keys.duplicated().any():
-            return f"pass id_col={column!r} if each of its values is a series", {"id_col": column}
+        cells = strings[column]
+        text = cells.dropna().astype(str)
+        if cells.isna().any() or text.str.contains(r"^[+-]?\d*\.\d", regex=True).any():
+            continue  # an id is never empty, and never a decimal number
+        if not pd.DataFrame({"t": times, "k": cells.to_numpy()}).duplicated().any():
+            ids.append((text.nunique(), column))
+    if ids:  # the fewest series
+        column = min(ids)[1]
+        return f"pass id_col={column!r} if each of its values is a series", {"id_col": column}
     return None
 
 

@@ -60,7 +60,8 @@ def infer_frequency(times, label):
 
     Returns:
         A pandas DateOffset: calendar months ('MS', 'ME', multiples of them) when every
-        stamp is a month's first or last midnight, else the most common difference.
+        stamp is a month's first or last midnight, business days ('B') when daily stamps
+        over more than a week are all weekdays, else the most common difference.
 
     Raises:
         DataError: fewer than two stamps.
@@ -81,6 +82,9 @@ def infer_frequency(times, label):
         return to_offset(f"{step}ME")
     step = pd.Timedelta(_mode(np.diff(times.to_numpy())))
     days = step / pd.Timedelta(days=1)
+    spans_weekends = (times[-1] - times[0]) >= pd.Timedelta(days=7)
+    if days == 1 and midnight and spans_weekends and (times.day_of_week < 5).all():
+        return to_offset("B")  # weekdays only: business days, holidays their gaps
     return to_offset(f"{int(days)}D" if days == int(days) else step)
 
 
@@ -141,9 +145,19 @@ def regularize(values, rows, offset, missing, label, coarse=None):
     on_grid = times.isin(grid)
     if not on_grid.all():
         i = int(np.argmin(on_grid))
+        gaps = np.diff(times.to_numpy()).astype("timedelta64[ns]").astype("int64")
+        step = pd.Timedelta(int(np.gcd.reduce(gaps)), unit="ns")
+        points = (times[-1] - times[0]) / step if step > pd.Timedelta(0) else np.inf
+        finer = step >= pd.Timedelta(seconds=1) and points <= 10 * len(times)
+        advice = (
+            f"pass freq='{to_offset(step).freqstr}' if that is the step"
+            if finer
+            else "the stamps lie on no regular grid: round them to the step before reading"
+        )
         raise DataError(
             f"{label} has timestamp {times[i]} (row {rows[i]}) off the {offset.freqstr} grid "
-            f"that starts at {times[0]}; pass freq= if the step is not {offset.freqstr}"
+            f"that starts at {times[0]}; {advice}",
+            fix={"freq": to_offset(step).freqstr} if finer else None,
         )
     if len(grid) > len(times):
         if missing == "error":

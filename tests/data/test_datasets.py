@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 import forecaster
-from forecaster.data import DataError, DataNote, datasets, read_csv
+from forecaster.data import DataError, datasets, read_csv
 from tests.assertions import raises_exactly
 from tests.data.util import DATA as SHARED
+from tests.data.util import weather_notes
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 ETTH1 = datasets.BENCHMARKS["ETTh1"]
@@ -79,7 +80,7 @@ def test_an_explicit_folder_and_any_case(tmp_path):
 
 
 def test_the_weather_defaults_fill_its_duplicate_and_gap():
-    with pytest.warns(DataNote, match=r"^weather.csv: averaged 2 rows that share 1 timestamps"):
+    with weather_notes():
         frame = datasets.load_benchmark("Weather", path=SHARED)
     # 52,696 rows in the file, less one duplicated stamp, plus 9 missing 10-minute steps.
     assert frame.shape == (52704, 21)

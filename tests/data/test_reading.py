@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forecaster.data import DataError, DataNote, read_csv
-from tests.data.util import DATA, write
+from tests.data.util import DATA, weather_notes, write
 
 HOURS = "date,a,b\n2020-01-01 00:00,1,10\n2020-01-01 01:00,2,20\n2020-01-01 02:00,3,30\n"
 
@@ -41,7 +41,7 @@ def test_weather_has_a_duplicate_and_a_gap_that_the_policy_handles():
         "pass missing='interpolate', 'ffill' or 'zero' to fill (duplicates are then averaged)"
     ):
         read_csv(DATA / "weather.csv")
-    with pytest.warns(DataNote, match=r"^weather.csv: averaged 2 rows that share 1 timestamps"):
+    with weather_notes():
         frame = read_csv(DATA / "weather.csv", missing="ffill")
     assert frame.shape == (52704, 21)  # 52,696 rows - 1 duplicate + 9 filled steps
     assert frame.attrs["freq"] == "10min"
@@ -142,8 +142,8 @@ def test_empty_stamp(tmp_path):
 def test_no_time_column(tmp_path):
     with raises(
         "series.csv has no column named like a time column ('date', 'datetime', 'date_time', "
-        "'timestamp', 'time', 'ds', 'month', 'period', 'week', 'day', 'year', 'ts', 'epoch', "
-        "'unix_time'); "
+        "'timestamp', 'time', 'ds', 'month', 'period', 'week', 'day', 'year', 'quarter', 'ts', "
+        "'epoch', 'unix_time'); "
         "pass time_col= with one of ['a', 'b']"
     ):
         read_csv(write(tmp_path, "a,b\n1,2\n3,4\n"))
@@ -229,11 +229,24 @@ def test_duplicates_are_averaged_under_a_fill_policy(tmp_path):
 def test_off_grid_stamp(tmp_path):
     text = "date,a\n2020-01-01 00:00,1\n2020-01-01 01:00,2\n2020-01-01 02:00,3\n"
     text += "2020-01-01 03:00,4\n2020-01-01 03:30,9\n2020-01-01 04:00,5\n"
+    path = write(tmp_path, text)
     with raises(
         "series.csv has timestamp 2020-01-01 03:30:00 (row 5) off the h grid that starts at "
-        "2020-01-01 00:00:00; pass freq= if the step is not h"
+        "2020-01-01 00:00:00; pass freq='30min' if that is the step"
     ):
-        read_csv(write(tmp_path, text), missing="ffill")
+        read_csv(path, missing="ffill")
+    assert len(read_csv(path, missing="ffill", freq="30min")) == 9
+
+
+def test_stamps_on_no_grid_are_not_told_to_pass_a_freq(tmp_path):
+    stamps = ["00:00:02", "01:00:00", "02:00:03", "03:00:01", "04:00:00", "05:00:02"]
+    lines = [f"2020-01-01 {t},{i}" for i, t in enumerate(stamps)]
+    with raises(
+        "series.csv has timestamp 2020-01-01 02:00:03 (row 3) off the 3598s grid that starts "
+        "at 2020-01-01 00:00:02; the stamps lie on no regular grid: round them to the step "
+        "before reading"
+    ):
+        read_csv(write(tmp_path, "\n".join(["date,a", *lines])))
 
 
 def test_monthly_gap_is_found_in_calendar_months(tmp_path):

@@ -5,10 +5,9 @@ import pandas as pd
 import pytest
 
 import forecaster as fc
-from forecaster.data import DataNote
 from forecaster.evaluation import ltsf
 from tests.assertions import raises_exactly
-from tests.data.util import DATA
+from tests.data.util import DATA, weather_notes
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def test_ettm1_borders_are_four_times_the_hourly_ones():
 
 
 def test_weather_splits_70_10_20_of_the_files_rows():
-    with pytest.warns(DataNote, match=r"^weather.csv: averaged 2 rows that share 1 timestamps"):
+    with weather_notes():
         frame = fc.load_benchmark("weather", path=DATA, download=False)
     assert len(frame) == 52704  # interpolated: 8 stamps more than the raw 52,696 rows
     stamps = ltsf.file_stamps(DATA / "weather.csv", "date")
