@@ -476,3 +476,165 @@ def test_a_workbook_is_refused_naming_what_it_is(tmp_path):
 def test_crlf_and_spaces_around_cells(tmp_path):
     text = daily().replace(",", " , ").replace("\n", "\r\n")
     assert_daily(read_csv(write(tmp_path, text)))
+
+
+# Found by a held-out corpus of awkward files.
+
+
+def test_dotted_integers_in_a_semicolon_file_are_refused_with_both_readings(tmp_path):
+    text = "Datum;Besucher\n01.01.2020;1.234\n02.01.2020;987\n03.01.2020;12.500\n"
+    path = write(tmp_path, text)
+    refused(
+        path,
+        "series.csv: column 'Besucher' value '1.234' (row 1) reads as 1.234 with decimal='.' "
+        "or 1234 with decimal=',', thousands='.'; pass the one the file uses",
+    )
+    frame = read_csv(path, decimal=",", thousands=".")
+    assert frame["Besucher"].tolist() == [1234.0, 987.0, 12500.0]
+    assert read_csv(path, decimal=".")["Besucher"].tolist() == [1.234, 987.0, 12.5]
+
+
+def test_no_break_space_thousands(tmp_path):
+    values = ("1\u00a0034,5", "2,5", "3,5", "4,5", "5,5", "12\u00a0000")
+    frame = read_csv(write(tmp_path, daily(";", values)))
+    assert_daily(frame, (1034.5, 2.5, 3.5, 4.5, 5.5, 12000.0))
+
+
+def test_numbers_in_a_form_not_read_are_not_text(tmp_path):
+    path = write(tmp_path, daily())  # 1.5, 2.5, ...: told the decimal mark is a comma
+    refused(
+        path,
+        "column 'value' holds numbers written in a form not read (row 1: '1.5'); pass "
+        "decimal= and thousands= as the file writes them",
+        decimal=",",
+        categorical="onehot",
+    )
+
+
+@pytest.mark.parametrize(
+    "first", ["Jan-2018,331.6", "2020-01-01,north,0.5", "2020-01-01,1.5"], ids=str
+)
+def test_a_headerless_file_is_refused_whatever_its_first_row(tmp_path, first):
+    text = first + "\n" + first.replace("1", "2") + "\n"
+    with pytest.raises(DataError, match=r"^series.csv has no header: its first line is data"):
+        read_csv(write(tmp_path, text))
+
+
+def test_a_pandas_index_of_a_slice_is_dropped(tmp_path):
+    frame = pd.DataFrame({"date": DAYS.strftime("%Y-%m-%d"), "value": np.arange(6) + 1.5})
+    path = tmp_path / "series.csv"
+    frame.set_axis(range(500, 506)).to_csv(path)
+    with pytest.warns(DataNote, match=r"dropped column 'Unnamed: 0', which counts the rows"):
+        assert_daily(read_csv(path))
+
+
+def test_numeric_missing_codes(tmp_path):
+    path = write(tmp_path, daily(",", ("1.0", "-9999.0", "3.0", "4.0", "-9999", "6.0")))
+    with pytest.warns(
+        DataNote,
+        match=r"^series.csv: column 'value' holds -9999 in 2 rows, a common code for a missing "
+        r"value; if it is one, pass na_values=\[-9999\]$",
+    ):
+        assert read_csv(path)["value"].min() == -9999.0
+    frame = read_csv(path, na_values=[-9999], missing="interpolate")
+    assert_daily(frame, (1, 2, 3, 4, 5, 6))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"na_values": [None]}, "na_values=[None] holds None; pass strings or numbers"),
+        ({"columns": 5}, "columns must be column names, got 5"),
+        ({"time_col": 5}, "time_col must be column names, got 5"),
+        ({"columns": ["a", "a"]}, "columns=['a', 'a'] names a column more than once"),
+        ({"date_format": 123}, "date_format=123 is not a format such as '%Y-%m-%d'"),
+        ({"skipfooter": -1}, "skipfooter must be an integer >= 0, got -1"),
+    ],
+)
+def test_bad_arguments_are_value_errors(options, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        read_csv("nowhere.csv", **options)
+
+
+def test_weekday_stamps_are_business_days(tmp_path):
+    days = pd.bdate_range("2021-01-11", "2021-01-29").delete([5])  # a holiday: Monday 18th
+    rows = [f"{d:%Y-%m-%d},{i}" for i, d in enumerate(days)]
+    path = write(tmp_path, "\n".join(["Date,Close", *rows]) + "\n")
+    fix = refused(
+        path,
+        "series.csv has 1 missing timestamps, the first 2021-01-18 00:00:00 (after row 5); "
+        "pass missing='interpolate', 'ffill' or 'zero' to fill gaps",
+    )
+    frame = read_csv(path, **fix)
+    assert frame.attrs["freq"] == "B"
+    assert len(frame) == 15  # three weeks of weekdays, no weekend filled
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Station,Heathrow\nUnits,degC\n" + daily(),  # a key,value preamble
+        ",\n,\n" + daily(),  # empty spreadsheet rows above the header
+    ],
+    ids=["key-value", "empty rows"],
+)
+def test_preambles_that_look_like_rows(tmp_path, text):
+    path = write(tmp_path, text)
+    fix = refused(
+        path,
+        "series.csv has 2 lines before what looks like the header (line 3: 'date,value'); "
+        "pass skiprows=2 to skip them",
+    )
+    assert_daily(read_csv(path, **fix))
+
+
+def test_old_mac_line_ends_and_spaces_before_quotes(tmp_path):
+    assert_daily(read_csv(write(tmp_path, daily().replace("\n", "\r"))))
+    values = ('"1,000.5"', "2.5", "3.5", "4.5", "5.5", "6.5")
+    text = daily(",", values).replace(",", ", ").replace(", 000", ",000")
+    frame = read_csv(write(tmp_path, text))
+    assert_daily(frame, (1000.5, 2.5, 3.5, 4.5, 5.5, 6.5))
+
+
+def test_a_footer_fix_adds_to_the_footer_already_skipped(tmp_path):
+    path = write(tmp_path, daily() + "Total,24.0\nSource: the city\n")
+    first = refused(
+        path,
+        "series.csv ends with 1 lines that are not rows of 2 fields (the last: 'Source: the "
+        "city'); pass skipfooter=1 to drop them",
+    )
+    second = refused(
+        path,
+        "series.csv ends with 1 rows whose time column holds no stamp (row 7: 'Total,24.0'), "
+        "a footer rather than data; pass skipfooter=2 to drop them",
+        **first,
+    )
+    assert_daily(read_csv(path, **second))
+
+
+@pytest.mark.parametrize(
+    ("header", "clock"),
+    [("date,hour,value", "{h}"), ("Date;Time;value", "{h:02d}.00.00")],
+    ids=["whole hours", "dotted times"],
+)
+def test_a_date_beside_hours_written_other_ways(tmp_path, header, clock):
+    sep = header[4]
+    stamps = pd.date_range("2020-01-01", periods=30, freq="h")
+    rows = [f"{t:%Y-%m-%d}{sep}{clock.format(h=t.hour)}{sep}{i}" for i, t in enumerate(stamps)]
+    frame = read_csv(write(tmp_path, "\n".join([header, *rows]) + "\n"))
+    assert frame.index.equals(pd.DatetimeIndex(stamps, freq="h", name="time"))
+
+
+def test_hour_ending_24_00_is_the_next_midnight(tmp_path):
+    stamps = pd.date_range("2020-01-01 01:00", periods=30, freq="h")
+    rows = [
+        f"{(t - pd.Timedelta(hours=1)):%Y-%m-%d} {24 if t.hour == 0 else t.hour:02d}:00,{i}"
+        for i, t in enumerate(stamps)
+    ]
+    frame = read_csv(write(tmp_path, "\n".join(["datetime,value", *rows]) + "\n"))
+    assert frame.index.equals(pd.DatetimeIndex(stamps, freq="h", name="datetime"))
+
+
+def test_quarters(tmp_path):
+    frame = read_csv(_numbers_file(tmp_path, ["2019Q3", "2019Q4", "2020Q1"], "quarter"))
+    assert frame.index.tolist() == list(pd.date_range("2019-07-01", periods=3, freq="QS"))
