@@ -111,7 +111,10 @@ def _repeated_headers(raw, names, keys):
     if len(named) < 2:
         return np.zeros(len(raw[keys[0]]), bool)
     matches = sum(
-        np.asarray(raw[key].to_pandas().str.strip().eq(n).to_numpy(), dtype=int) for key, n in named
+        pc.fill_null(pc.equal(pc.utf8_trim_whitespace(raw[key]), n), False)
+        .to_numpy(zero_copy_only=False)
+        .astype(int)
+        for key, n in named
     )
     return matches >= len(named)
 

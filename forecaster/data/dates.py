@@ -26,6 +26,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from forecaster.data.errors import DataError
 
@@ -217,6 +219,10 @@ def parse_times(frame, columns, date_format, rows):
             if parsed.isna().any():
                 raise _first_bad(text, parsed, rows, label, "valid dates")
             return pd.DatetimeIndex(parsed, name="time")
+    if len(names) == 1 and date_format is None and parts[label].notna().all():
+        fast = _iso_stamps(parts[label])
+        if fast is not None:
+            return pd.DatetimeIndex(fast, name=label)
     if len(names) > 1:
         text = _joined(frame[names])
     elif date_format is None and pd.api.types.is_datetime64_any_dtype(parts[label].dtype):
@@ -224,7 +230,9 @@ def parse_times(frame, columns, date_format, rows):
     else:
         text = parts[names[0]].astype(str)
     text = text.str.strip()
-    end_of_day = text.str.contains(r"(?:^|\s)24:00(?::00)?$")  # hour-ending exports: midnight
+    end_of_day = text.str.contains("24:00", regex=False)  # hour-ending exports: midnight
+    if end_of_day.any():
+        end_of_day = text.str.contains(r"(?:^|\s)24:00(?::00)?$")
     if end_of_day.any():
         text = text.str.replace(r"(^|\s)24:00(:00)?$", r"\g<1>00:00", regex=True)
     if date_format is None:
@@ -237,6 +245,17 @@ def parse_times(frame, columns, date_format, rows):
             raise _first_bad(text, parsed, rows, label, f"in date_format={date_format!r}")
     parsed = pd.Series(parsed).where(~end_of_day.to_numpy(), parsed + pd.Timedelta(days=1))
     return pd.DatetimeIndex(parsed, name=label if len(names) == 1 else "time")
+
+
+def _iso_stamps(column):
+    """Plain ISO 8601 stamps (``2016-07-01 00:15:00``) parsed by pyarrow, else None."""
+    if not isinstance(column.dtype, pd.ArrowDtype) or column.dtype.pyarrow_dtype != pa.string():
+        return None
+    try:
+        stamps = pc.cast(pc.utf8_trim_whitespace(pa.array(column)), pa.timestamp("ns"))
+    except pa.ArrowInvalid:
+        return None
+    return stamps.to_pandas()
 
 
 def _joined(parts):

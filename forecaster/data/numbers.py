@@ -68,17 +68,16 @@ class NumberFormat:
         return chosen | ({} if self.thousands is None else {"thousands": self.thousands})
 
 
-def missing_cells(strings, markers):
-    """A boolean array: which cells of a text array are missing (empty or a marker)."""
+def trimmed(strings, markers):
+    """Text cells without surrounding spaces, the missing ones (empty, a marker) null."""
+    strings = pc.utf8_trim_whitespace(strings)
+    longest = max(len(m.encode()) for m in markers)
+    shortest = pc.min(pc.binary_length(strings)).as_py()
+    if shortest is not None and shortest > longest:
+        return strings  # no cell is as short as a marker (the common case: long numbers)
     lowered = pc.utf8_lower(strings)
     found = pc.is_in(lowered, value_set=pa.array([m.lower() for m in markers], pa.string()))
-    return pc.or_kleene(pc.is_null(strings), pc.fill_null(found, True))
-
-
-def trimmed(strings, markers):
-    """Text cells without surrounding spaces, the missing ones null."""
-    strings = pc.utf8_trim_whitespace(strings)
-    return pc.if_else(missing_cells(strings, markers), pa.scalar(None, pa.string()), strings)
+    return pc.if_else(pc.fill_null(found, False), pa.scalar(None, pa.string()), strings)
 
 
 def choose_format(columns, decimal, thousands, name, european=False):
