@@ -248,11 +248,14 @@ def parse_times(frame, columns, date_format, rows):
 
 
 def _iso_stamps(column):
-    """Plain ISO 8601 stamps (``2016-07-01 00:15:00``) parsed by pyarrow, else None."""
+    """Plain ISO 8601 stamps (``2016-07-01 00:15:00``) parsed by pyarrow, else None.
+
+    Whole seconds only, so the index has the resolution pandas gives such text ("s").
+    """
     if not isinstance(column.dtype, pd.ArrowDtype) or column.dtype.pyarrow_dtype != pa.string():
         return None
     try:
-        stamps = pc.cast(pc.utf8_trim_whitespace(pa.array(column)), pa.timestamp("ns"))
+        stamps = pc.cast(pc.utf8_trim_whitespace(pa.array(column)), pa.timestamp("s"))
     except pa.ArrowInvalid:
         return None
     return stamps.to_pandas()
