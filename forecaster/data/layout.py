@@ -76,18 +76,7 @@ def find_layout(text, name, sep=None, skiprows=0, skipfooter=0):
     tail = [line.rstrip("\r") for line in body_text[-65536:].split("\n")[-_TAIL_LINES:]]
     tail = [line for line in tail if line.strip()]
     if sep is None:
-        fits = sorted(
-            ((*_fit(head, s), s) for s in SEPARATORS), key=lambda fit: fit[:4], reverse=True
-        )
-        best = fits[0]
-        if not best[0]:  # one column under every separator
-            best = next(fit for fit in fits if fit[-1] == ",")
-        elif fits[1][:4] == best[:4]:
-            raise DataError(
-                f"{name} could be separated by {best[-1]!r} or {fits[1][-1]!r} alike; pass "
-                f"sep={best[-1]!r} or sep={fits[1][-1]!r}"
-            )
-        sep = best[-1]
+        sep = _separator(head, name)
     elif not isinstance(sep, str) or len(sep) != 1:
         raise ValueError(f"sep={sep!r} is not a single character")
     count, header = _fit(head, sep)[3:5]
@@ -117,6 +106,20 @@ def find_layout(text, name, sep=None, skiprows=0, skipfooter=0):
     if f'{sep} "' in body[:65536] or f'{sep}\t"' in body[:65536]:  # spaces before quotes
         body = re.sub(rf'(^|{re.escape(sep)})[ \t]+"', r'\1"', body, flags=re.MULTILINE)
     return Layout(sep, tuple(names), body.encode(), line_no + 1, detected)
+
+
+def _separator(head, name):
+    """The separator that fits the first lines best; refused when two fit alike."""
+    fits = sorted(((*_fit(head, s), s) for s in SEPARATORS), key=lambda fit: fit[:4], reverse=True)
+    best = fits[0]
+    if not best[0]:  # one column under every separator
+        return ","
+    if fits[1][:4] == best[:4]:
+        raise DataError(
+            f"{name} could be separated by {best[-1]!r} or {fits[1][-1]!r} alike; pass "
+            f"sep={best[-1]!r} or sep={fits[1][-1]!r}"
+        )
+    return best[-1]
 
 
 def _fields(line, sep):

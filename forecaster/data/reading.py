@@ -186,23 +186,8 @@ def _load(
     skipfooter,
     repeated_headers,
 ):
-    check_policy(missing)
-    _check_choice("categorical", categorical, CATEGORICAL_POLICIES)
-    _check_choice("repeated_headers", repeated_headers, REPEATED_HEADER_POLICIES)
-    check_format(decimal, thousands)
-    checks.count("skiprows", skiprows)
-    checks.count("skipfooter", skipfooter)
+    _check_arguments(dict(locals()))
     markers = MISSING_MARKERS if na_values is None else _markers(na_values)
-    for key, value in (("time_col", time_col), ("columns", columns)):
-        checks.column_names(key, value)
-    if columns is not None and len(set(found_columns.listed(columns))) < len(
-        found_columns.listed(columns)
-    ):
-        raise ValueError(f"columns={columns!r} names a column more than once")
-    if id_col is not None and not isinstance(id_col, str):
-        raise ValueError(f"id_col={id_col!r} is not a column name")
-    if date_format is not None and not isinstance(date_format, str):
-        raise ValueError(f"date_format={date_format!r} is not a format such as '%Y-%m-%d'")
     offset = None if freq is None else to_offset(freq)
     name = Path(path).name
     with warnings.catch_warnings(record=True) as noted:
@@ -255,6 +240,28 @@ def _load(
         notes=notes,
         encoded=[c for c in value_cols if c not in values.columns],
     )
+
+
+def _check_arguments(options):
+    """Refuses, before the file is opened, an argument that is not one `read_csv` takes."""
+    check_policy(options["missing"])
+    _check_choice("categorical", options["categorical"], CATEGORICAL_POLICIES)
+    _check_choice("repeated_headers", options["repeated_headers"], REPEATED_HEADER_POLICIES)
+    check_format(options["decimal"], options["thousands"])
+    checks.count("skiprows", options["skiprows"])
+    checks.count("skipfooter", options["skipfooter"])
+    for key in ("time_col", "columns"):
+        checks.column_names(key, options[key])
+    columns = options["columns"]
+    if columns is not None and len(set(checks.column_names("columns", columns))) < len(
+        checks.column_names("columns", columns)
+    ):
+        raise ValueError(f"columns={columns!r} names a column more than once")
+    if options["id_col"] is not None and not isinstance(options["id_col"], str):
+        raise ValueError(f"id_col={options['id_col']!r} is not a column name")
+    date_format = options["date_format"]
+    if date_format is not None and not isinstance(date_format, str):
+        raise ValueError(f"date_format={date_format!r} is not a format such as '%Y-%m-%d'")
 
 
 def _markers(na_values):
