@@ -6,7 +6,7 @@ When `time_col` is not given, the candidates are, in this order:
   ``minute``, ``second`` when present), read together as one stamp;
 - a date column beside a column of times of day (``date`` + ``time``), read together;
 - each column named like one of `TIME_COLUMN_NAMES`;
-- else the first column, if its text reads as timestamps.
+- else the one column whose text reads as timestamps.
 
 One candidate is the time column. Of several, those whose values read as stamps count;
 if one of them gives every row its own stamp and the others repeat theirs (a ``date``
@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from forecaster.data.dates import parse_times, times_of_day
+from forecaster.data.dates import MONTHS, parse_times, times_of_day
 from forecaster.data.errors import DataError, DataNote
 
 # Header names taken for the time column when `time_col` is not given (case-insensitive).
@@ -42,7 +42,6 @@ TIME_COLUMN_NAMES = (
 )
 CALENDAR_PARTS = ("year", "month", "day", "hour", "minute", "second")
 HOUR_NAMES = ("hour", "hr", "hh")
-_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 # Header names of a column that only counts the rows (pandas writes '' for its index).
 INDEX_NAMES = ("", "index", "no", "no.", "#", "row", "unnamed: 0")
 
@@ -108,8 +107,9 @@ def _candidates(table, exclude):
     dates = [c for c in columns if "date" in lower[c] and c not in taken]
     clocks = [c for c in columns if lower[c].endswith("time") or lower[c] in HOUR_NAMES]
     for date in dates:
+        repeats = table[date].duplicated().any()  # a date beside its clock repeats
         clock = next(
-            (c for c in clocks if c != date and times_of_day(table[c], named=True)),
+            (c for c in clocks if c != date and repeats and times_of_day(table[c], named=True)),
             None,
         )
         if clock is not None and len(table) > 0:
@@ -149,7 +149,7 @@ def footer_rows(cells):
     """
     text = cells.iloc[-5:].fillna("").astype(str).str.strip()
     wordy = text.str.contains(r"[A-Za-z]{3,}") | text.eq("")
-    wordy &= ~text.str.match(rf"^\d{{1,2}}[ -]?({_MONTHS})|^({_MONTHS})[a-z]*[ -]\d", case=False)
+    wordy &= ~text.str.match(rf"^\d{{1,2}}[ -]?({MONTHS})|^({MONTHS})[a-z]*[ -]\d", case=False)
     count = 0
     for word in reversed(wordy.to_numpy()):
         if not word:
@@ -201,14 +201,20 @@ def _option(columns):
 
 
 def index_column(table):
-    """The first column, if it is named like an index and only counts the rows (n, n+1, ...)."""
+    """The first column if it is a row index, else None.
+
+    An unnamed first column of rising whole numbers (pandas's index, of a selection too),
+    or one named like an index (`INDEX_NAMES`) that counts the rows (n, n+1, ...).
+    """
     if not len(table.columns) or len(table) == 0:
         return None
     first = table.columns[0]
     if first.strip().lower() not in INDEX_NAMES:
         return None
     counts = pd.to_numeric(table[first], errors="coerce").to_numpy("float64")
-    start = counts[0]
-    if start == np.round(start) and np.array_equal(counts, start + np.arange(len(counts))):
-        return first
-    return None
+    whole = not np.isnan(counts).any() and (counts == np.round(counts)).all()
+    if not whole:
+        return None
+    if first.strip().lower() in ("", "unnamed: 0"):  # pandas's index, maybe of a selection
+        return first if (np.diff(counts) > 0).all() else None
+    return first if np.array_equal(counts, counts[0] + np.arange(len(counts))) else None

@@ -36,7 +36,7 @@ _DAY_FIRST = tuple(
     f"%d{sep}%m{sep}{year}{time}"
     for sep in "/.-"
     for year in ("%Y", "%y")
-    for time in ("", " %H:%M", " %H:%M:%S")
+    for time in ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
 )
 _MONTH_FIRST = tuple(
     f"%m{sep}%d{sep}{year}{time}"
@@ -66,6 +66,7 @@ _MONTH_NAMES = (
 _SHORT_YEAR_MONTH = re.compile(r"^\d{1,2}-\d{1,2}$")
 _NUMBER = r"^[+-]?\d+(\.\d+)?$"
 _CALENDAR_PARTS = ("year", "month", "day", "hour", "minute", "second")
+MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"  # the start of each month's name
 TIME_OF_DAY = r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp][Mm])?$"
 _DOTTED_TIME = r"^\d{1,2}\.\d{2}(\.\d{2})?$"  # 13.00.00, taken only in a column named so
 _HOURS = r"^([01]?\d|2[0-3])$"  # a column of whole hours, 0 to 23
@@ -114,26 +115,38 @@ def _infer(text, rows, column):
     if parsed.notna().all():
         return parsed
     if text.str.match(_QUARTER).all():  # 2015Q1
-        return pd.Series(pd.PeriodIndex(text.str.replace("-", ""), freq="Q").to_timestamp())
-    if text.str.match(_SHORT_YEAR_MONTH).all():
+        try:
+            quarters = pd.PeriodIndex(text.str.replace("-", ""), freq="Q").to_timestamp()
+        except ValueError:
+            raise _first_bad(text, parsed, rows, column, "quarters such as 2015Q1") from None
+        return pd.Series(quarters)
+    if text.str.match(_SHORT_YEAR_MONTH).all():  # 1-01, the shampoo set's year-month
         padded = text.str.split("-", expand=True)
-        return pd.to_datetime(padded[0].str.zfill(2) + "-" + padded[1].str.zfill(2), format="%y-%m")
-    fits = {}
-    for fmt in _DAY_FIRST + _MONTH_FIRST + _YEAR_FIRST + _MONTH_NAMES:
-        candidate = _fits(text, fmt)
-        if candidate is not None:
-            fits[fmt] = candidate
-    day_first = [f for f in fits if f in _DAY_FIRST]
-    month_first = [f for f in fits if f in _MONTH_FIRST]
-    if day_first and month_first and not fits[day_first[0]].equals(fits[month_first[0]]):
+        stamps = padded[0].str.zfill(2) + "-" + padded[1].str.zfill(2)
+        short = pd.to_datetime(stamps, format="%y-%m", errors="coerce")
+        if short.notna().all() and padded[1].nunique() > 1:  # months vary, as months do
+            return short
+    day_first = _first_fit(text, _DAY_FIRST)
+    month_first = _first_fit(text, _MONTH_FIRST)
+    if day_first and month_first and not day_first[1].equals(month_first[1]):
         raise DataError(
             f"time column {column!r} could be day-first or month-first "
             f"(row {rows[0]}: {text.iloc[0]!r}); pass date_format='{day_first[0]}' or "
             f"date_format='{month_first[0]}'",
         )
-    if fits:
-        return next(iter(fits.values()))
+    found = day_first or month_first or _first_fit(text, _YEAR_FIRST + _MONTH_NAMES)
+    if found:
+        return found[1]
     raise _first_bad(text, parsed, rows, column, "ISO 8601 timestamps")
+
+
+def _first_fit(text, formats):
+    """`(format, stamps)` of the first format that reads every value, or None."""
+    for fmt in formats:
+        stamps = _fits(text, fmt)
+        if stamps is not None:
+            return fmt, stamps
+    return None
 
 
 def _numeric(text, rows, column, date_format):
@@ -211,12 +224,14 @@ def parse_times(frame, columns, date_format, rows):
     if len(names) > 1 and date_format is None:
         lower = [n.lower() for n in names]
         if set(lower) <= set(_CALENDAR_PARTS) and {"year", "month"} <= set(lower):
-            parts = parts.apply(pd.to_numeric, errors="coerce").set_axis(lower, axis=1)
+            parts = parts.set_axis(lower, axis=1).astype(str)
+            parts["month"] = _month_numbers(parts["month"])
+            parts = parts.apply(pd.to_numeric, errors="coerce")
             if "day" not in lower:
                 parts = parts.assign(day=1)
             parsed = pd.to_datetime(parts, errors="coerce")
-            text = frame[names].astype(str).agg(" ".join, axis=1)
             if parsed.isna().any():
+                text = _joined(frame[names], clocks=False)
                 raise _first_bad(text, parsed, rows, label, "valid dates")
             return pd.DatetimeIndex(parsed, name="time")
     if len(names) == 1 and date_format is None and parts[label].notna().all():
@@ -261,19 +276,31 @@ def _iso_stamps(column):
     return stamps.to_pandas()
 
 
-def _joined(parts):
-    """The columns' text joined by spaces; a time of day as ``HH:MM[:SS]``."""
+def _month_numbers(months):
+    """A month column as numbers: names (``Jan``, ``January``) read, numbers kept."""
+    text = months.str.strip()
+    if text.str.match(r"^\d+$").all():
+        return text
+    for fmt in ("%b", "%B", "%Y-%m"):
+        read = pd.to_datetime(text, format=fmt, errors="coerce")
+        if read.notna().all():
+            return read.dt.month.astype(str)
+    return text
+
+
+def _joined(parts, clocks=True):
+    """The columns' text joined by spaces; with `clocks`, a time of day as ``HH:MM[:SS]``."""
     columns = []
     for i, (_, column) in enumerate(parts.items()):
         text = column.astype(str).str.strip()
-        if i > 0 and text.str.match(_HOURS).all():  # date, hour
+        if clocks and i > 0 and text.str.match(_HOURS).all():  # date, hour
             text = text.str.zfill(2) + ":00"
-        elif text.str.match(f"{TIME_OF_DAY}|{_DOTTED_TIME}").all():
+        elif clocks and text.str.match(f"{TIME_OF_DAY}|{_DOTTED_TIME}").all():
             text = text.str.replace(r"^(\d)[:.]", r"0\1:", regex=True)
             text = text.str.replace(r"^(\d\d)\.(\d\d)(\.(\d\d))?", r"\1:\2:\4", regex=True)
             text = text.str.replace(r":(?=\s|$)", "", regex=True)
-        columns.append(text)
-    return pd.concat(columns, axis=1).agg(" ".join, axis=1)
+        columns.append(text.reset_index(drop=True))
+    return columns[0].str.cat(columns[1:], sep=" ")
 
 
 def times_of_day(text, named=False):

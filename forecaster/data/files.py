@@ -93,7 +93,7 @@ def read_text(path, encoding=None):
             f"pass encoding='{_decodes(raw, found)}' if that is the file's encoding",
             fix={"encoding": _decodes(raw, found)},
         ) from None
-    text = text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff").removeprefix("\u00ef\u00bb\u00bf")  # a mark read as cp1252
     if "\x00" in text and "\x00" not in text.strip("\x00"):
         text = text.strip("\x00")
     if not text.strip():

@@ -18,7 +18,6 @@ from forecaster.data.errors import DataError, DataNote
 from forecaster.data.reading import load
 
 _MOST_STEPS = 12  # fixes applied before giving up (each adds an option)
-_SENTINELS = (-9999.0, 9999.0, -999.0, 99999.0)  # numbers exports write for "missing"
 
 
 @dataclasses.dataclass
@@ -130,16 +129,6 @@ def _found(loaded, name):
             f"  {column}: {kind}, {empty} missing{constant}, {values.min():g} to {values.max():g}"
         )
     out += [f"note: {note}" for note in loaded.notes]
-    for column in frame.columns:
-        if column == id_col:
-            continue
-        for code in _SENTINELS:
-            count = int((frame[column] == code).sum())
-            if count:
-                out.append(
-                    f"note: column {column!r} holds {code:g} in {count} rows, a common code "
-                    "for a missing value; if it is one, pass na_values= with it"
-                )
     return out
 
 

@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import re
 
+from forecaster.data.dates import MONTHS
 from forecaster.data.errors import DataError
 
 SEPARATORS = (",", ";", "\t", "|")
@@ -22,8 +23,7 @@ _HEAD_LINES = 100  # lines read from the start to find the separator and the hea
 _TAIL_LINES = 10  # lines read from the end to find a footer
 _DATA_LIKE = re.compile(r"^[\s\d.,:/+\-TZ]*\d[\s\d.,:/+\-TZ]*$")  # numbers and stamps
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
-_STAMP_LIKE = re.compile(rf"^(\d[\d\s.:/\-T]*\d|({_MONTHS})[a-z]*[\s\-]\d{{2,4}})$", re.I)
+_STAMP_LIKE = re.compile(rf"^(\d[\d\s.:/\-T]*\d|({MONTHS})[a-z]*[\s\-]\d{{2,4}})$", re.I)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +81,17 @@ def find_layout(text, name, sep=None, skiprows=0, skipfooter=0):
         raise ValueError(f"sep={sep!r} is not a single character")
     count, header = _fit(head, sep)[3:5]
     line_no, header_text = head[header]
+    if header > 0 and _is_data([n.strip() for n in _fields(header_text, sep)]):
+        first = head[0][1]
+        if first.lstrip().startswith("#") and len(_fields(first, sep)) == count:
+            header, (line_no, header_text) = 0, (head[0][0], first.lstrip().lstrip("#"))
+        else:
+            raise DataError(
+                f"{name}: its rows have {count} fields but the header has "
+                f"{len(_fields(first, sep))} (line {head[0][0] + 1}: {first[:60]!r}, line "
+                f"{line_no + 1}: {header_text[:60]!r}); a value holding the separator "
+                f"{sep!r} (a decimal comma) must be quoted"
+            )
     if header > 0:
         raise DataError(
             f"{name} has {line_no - skiprows} lines before what looks like the header (line "
@@ -93,7 +104,7 @@ def find_layout(text, name, sep=None, skiprows=0, skipfooter=0):
             f"{name} has no header: its first line is data ({header_text[:60]!r}); add a "
             "first line that names the columns (e.g. date,value)"
         )
-    names = _fitted_header(names, count, head[1:], sep)
+    names = _fitted_header(names, count)
     footer = _footer(tail, len(names), sep)
     if footer:
         raise DataError(
@@ -103,8 +114,9 @@ def find_layout(text, name, sep=None, skiprows=0, skipfooter=0):
         )
     start = _line_start(body_text, line_no + 1)
     body = body_text[start:]
-    if f'{sep} "' in body[:65536] or f'{sep}\t"' in body[:65536]:  # spaces before quotes
-        body = re.sub(rf'(^|{re.escape(sep)})[ \t]+"', r'\1"', body, flags=re.MULTILINE)
+    blank = "[ ]" if sep == "\t" else "[ \t]"
+    if re.search(rf'(^|{re.escape(sep)}){blank}+"', body[:65536], flags=re.MULTILINE):
+        body = re.sub(rf'(^|{re.escape(sep)}){blank}+"', r'\1"', body, flags=re.MULTILINE)
     return Layout(sep, tuple(names), body.encode(), line_no + 1, detected)
 
 
@@ -132,7 +144,7 @@ def _fields(line, sep):
 def _is_data(names):
     """Whether a header line is a row of data: numbers and stamps, no names."""
     filled = [n for n in names if n]
-    if len(filled) < 2:
+    if len(filled) < 2 or not names[0]:  # an unnamed first column: an index, labels after
         return False
     if all(_DATA_LIKE.match(n) for n in filled):
         return True
@@ -175,7 +187,7 @@ def _agrees(line, fields, count, head, sep):
     return all(all(not f.strip() for f in row[fields:]) for row in rows if len(row) == count)
 
 
-def _fitted_header(names, count, rows, sep):
+def _fitted_header(names, count):
     """The header padded with unnamed columns, or cut of its empty names, to `count`."""
     if len(names) > count and not any(names[count:]):
         return names[:count]

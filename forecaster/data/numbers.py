@@ -41,6 +41,8 @@ FORMATS = (
 # Dotted integers in thousands (1.234, 12.500), which a plain reading takes for decimals.
 _GROUPED = r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$"
 _NUMERIC_TEXT = r"^[+-]?[\d.,' \u00a0\u202f]*\d[\d.,' \u00a0\u202f]*$"
+# A number with a unit, a currency sign or accounting brackets: $10, 5 %, 12 kWh, (12).
+_DECORATED = r"^\(?[-+]?[$€£¥]?\s*[-+]?\d[\d.,' \u00a0\u202f]*\s*(%|[A-Za-z°/²³]{1,5})?\)?$"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,7 +248,7 @@ def value_frame(cells, value_cols, rows, number_format, options, name):
             )
         values, bad = to_floats(cells[column], number_format)
         if bad.any():
-            if bad.sum() == (~np.isnan(values)).sum() + bad.sum():  # no number at all
+            if np.isnan(values).all():  # no number at all: text, or numbers not read
                 text = cells[column].to_pandas()
                 _refuse_unread_numbers(column, text, rows)
                 parts.append(_categorical(column, text, rows, categorical, missing))
@@ -282,6 +284,18 @@ def _refuse_unread_numbers(column, text, rows):
             f"column {column!r} holds numbers written in a form not read (row {rows[0]}: "
             f"{present.iloc[0]!r}); pass decimal= and thousands= as the file writes them"
         )
+    if present.str.match(_DECORATED).mean() > 0.5:
+        raise _decorated(column, present, rows)
+
+
+def _decorated(column, text, rows):
+    """Numbers dressed in units, currency signs or brackets: the file needs cleaning."""
+    i = int(np.argmax(text.str.match(_DECORATED).to_numpy()))
+    return DataError(
+        f"column {column!r} holds numbers with units, currency signs or brackets (row "
+        f"{rows[text.index[i]]}: {text.iloc[i]!r}); no option reads them: write plain "
+        "numbers in the file"
+    )
 
 
 def _note_sentinels(column, values, name):
@@ -293,7 +307,7 @@ def _note_sentinels(column, values, name):
         if count and code in (finite.min(), finite.max()):
             warnings.warn(
                 f"{name}: column {column!r} holds {code:g} in {count} rows, a common code for "
-                f"a missing value; if it is one, pass na_values=[{code:g}]",
+                f"a missing value; if it is one, pass na_values={[*MISSING_MARKERS[1:], code]}",
                 DataNote,
                 stacklevel=4,
             )
@@ -306,6 +320,8 @@ def _non_numeric(cells, bad, rows, column, markers):
         f"column {column!r} has {int(bad.sum())} non-numeric values (first at row {rows[i]}: "
         f"{text.iloc[0]!r})"
     )
+    if text.str.match(_DECORATED).any():  # a number in other dress is not a missing value
+        return _decorated(column, text.set_axis(np.flatnonzero(bad)), rows)
     distinct = list(dict.fromkeys(text))
     if len(distinct) <= 6 and all(len(v) <= 12 for v in distinct):
         markers = [*(m for m in markers if m), *distinct]

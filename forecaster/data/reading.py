@@ -26,6 +26,8 @@ drops on its own (an empty unnamed column, a row index, empty rows) it says in a
 import dataclasses
 import functools
 import inspect
+import numbers
+import re
 import warnings
 from pathlib import Path
 
@@ -54,6 +56,10 @@ REPEATED_HEADER_POLICIES = ("error", "drop")
 TIME_COLUMN_NAMES = found_columns.TIME_COLUMN_NAMES
 time_columns = found_columns.time_columns
 _TEXT = pd.ArrowDtype(pa.string())  # text cells stay in pyarrow's memory
+# Words that make a column of numbers a series id.
+_ID_WORDS = ("id", "store", "series", "item", "sensor", "station", "code", "key", "sku", "unit")
+# Words in the name of a column that divides a stamp's period rather than naming a series.
+_PERIOD_WORDS = ("hour", "week", "minute", "time", "period", "interval", "slot", "quarter")
 
 
 @dataclasses.dataclass
@@ -250,13 +256,10 @@ def _check_arguments(options):
     check_format(options["decimal"], options["thousands"])
     checks.count("skiprows", options["skiprows"])
     checks.count("skipfooter", options["skipfooter"])
-    for key in ("time_col", "columns"):
-        checks.column_names(key, options[key])
-    columns = options["columns"]
-    if columns is not None and len(set(checks.column_names("columns", columns))) < len(
-        checks.column_names("columns", columns)
-    ):
-        raise ValueError(f"columns={columns!r} names a column more than once")
+    checks.column_names("time_col", options["time_col"])
+    columns = checks.column_names("columns", options["columns"])
+    if columns is not None and len(set(columns)) < len(columns):
+        raise ValueError(f"columns={options['columns']!r} names a column more than once")
     if options["id_col"] is not None and not isinstance(options["id_col"], str):
         raise ValueError(f"id_col={options['id_col']!r} is not a column name")
     date_format = options["date_format"]
@@ -266,21 +269,22 @@ def _check_arguments(options):
 
 def _markers(na_values):
     """`na_values` as the markers: text, numbers written as text; the empty cell always."""
-    values = (
-        found_columns.listed(na_values) if not isinstance(na_values, int | float) else [na_values]
-    )
+    single = isinstance(na_values, str | numbers.Number)
+    values = [na_values] if single else found_columns.listed(na_values)
     for value in values:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, bool) or not isinstance(value, str | numbers.Number):
             raise ValueError(f"na_values={na_values!r} holds {value!r}; pass strings or numbers")
     return ("", *(str(value) for value in values))
 
 
 def _refuse_late_header(strings, layout, name, skiprows):
     """Refuses a file whose header is one of its first rows: a key,value preamble."""
-    for i in range(min(10, len(strings))):
+    lines = layout.body.split(b"\n")
+    filled = [n for n, text in enumerate(lines) if text.strip()]  # pyarrow skips blank lines
+    for i in range(min(10, len(strings), len(filled))):
         cells = strings.iloc[i].dropna().astype(str).str.strip().str.lower()
         if cells.isin(found_columns.TIME_COLUMN_NAMES).any():
-            line = layout.header_line + i  # the lines before that row
+            line = layout.header_line + filled[i]  # the lines before that row
             shown = layout.sep.join(strings.iloc[i].fillna("").astype(str))
             raise DataError(
                 f"{name} has {line - skiprows} lines before what looks like the header (line "
@@ -342,7 +346,7 @@ def _coarse(strings, times, time_cols):
     others = [c for c in strings.columns if c not in time_cols]
     for column in others:
         lower = column.strip().lower()
-        named = lower.endswith("time") or lower in found_columns.HOUR_NAMES
+        named = lower.endswith("time") or "hour" in lower or lower in found_columns.HOUR_NAMES
         if times_of_day(strings[column], named=named):
             together = [*time_cols, column]
             rest = [c for c in others if c != column]
@@ -352,10 +356,14 @@ def _coarse(strings, times, time_cols):
             )
     ids = []
     for column in others:
+        words = set(re.split(r"[^a-z]+", column.lower()))
+        if "he" in words or any(part in column.lower() for part in _PERIOD_WORDS):
+            continue  # a part of the time (week, hour ending), not a series
         cells = strings[column]
         text = cells.dropna().astype(str)
-        if cells.isna().any() or text.str.contains(r"^[+-]?\d*\.\d", regex=True).any():
-            continue  # an id is never empty, and never a decimal number
+        numeric = text.str.match(r"^[+-]?[\d.]+$").all()
+        if cells.isna().any() or (numeric and not words & set(_ID_WORDS)):
+            continue  # an id is never empty; a number is an id only in a column named so
         if not pd.DataFrame({"t": times, "k": cells.to_numpy()}).duplicated().any():
             ids.append((text.nunique(), column))
     if ids:  # the fewest series
@@ -365,7 +373,7 @@ def _coarse(strings, times, time_cols):
 
 
 def _regularize_long(ids, values, rows, offset, missing, id_col):
-    """Regularizes each series of a long table on a grid shared by all of them."""
+    """Regularizes each series of a long table on its own grid of one shared step."""
     if ids.isna().any():
         i = np.argmax(ids.isna().to_numpy())
         raise DataError(f"id column {id_col!r} is empty at row {rows[i]}")

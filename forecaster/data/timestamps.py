@@ -44,11 +44,14 @@ def _fill_hint():
 def to_offset(freq):
     """Returns `freq` as a pandas DateOffset, or raises a ValueError naming it."""
     try:
-        return pd.tseries.frequencies.to_offset(freq)
+        offset = pd.tseries.frequencies.to_offset(freq)
     except (ValueError, TypeError):
+        offset = None
+    if offset is None or offset.n <= 0:
         raise ValueError(
             f"freq={freq!r} is not a pandas frequency; pass e.g. 'h', '15min', 'D' or 'MS'"
-        ) from None
+        )
+    return offset
 
 
 def infer_frequency(times, label):
@@ -141,6 +144,7 @@ def regularize(values, rows, offset, missing, label, coarse=None):
         times = values.index
     if offset is None:
         offset = infer_frequency(times, label)
+    _check_span(times, rows, offset, label)
     grid = pd.date_range(times[0], times[-1], freq=offset, name=times.name)
     on_grid = times.isin(grid)
     if not on_grid.all():
@@ -170,6 +174,23 @@ def regularize(values, rows, offset, missing, label, coarse=None):
             )
         values = values.reindex(grid)
     return fill(values, missing, label), offset
+
+
+def _check_span(times, rows, offset, label):
+    """Refuses a grid far longer than the rows: a stray stamp, not a gap to fill."""
+    try:
+        steps = (times[-1] - times[0]) / pd.Timedelta(offset)
+    except (ValueError, TypeError):  # calendar steps (months) vary: count them
+        steps = len(pd.date_range(times[0], times[-1], freq=offset))
+    if steps <= max(10 * len(times), 1000):
+        return
+    gaps = np.diff(times.asi8)
+    i = int(np.argmax(gaps))
+    raise DataError(
+        f"{label} spans {steps:,.0f} steps of {offset.freqstr} for {len(times)} rows; the "
+        f"largest gap is from {times[i]} (row {rows[i]}) to {times[i + 1]} (row "
+        f"{rows[i + 1]}): a stamp far from the others, or another step (pass freq=)"
+    )
 
 
 def check_repeats(times, rows, label, coarse=None):

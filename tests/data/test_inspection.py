@@ -77,8 +77,8 @@ def test_gaps_duplicates_constants_and_sentinels_are_counted(tmp_path):
     lines = found.lines()
     assert "  b: number, 0 missing, constant, 5 to 5" in lines
     assert (
-        "note: column 'a' holds -9999 in 1 rows, a common code for a missing value; if it is "
-        "one, pass na_values= with it"
+        "note: series.csv: column 'a' holds -9999 in 1 rows, a common code for a missing value; "
+        "if it is one, pass na_values=['NA', 'N/A', '#N/A', 'null', 'NaN', '-', '?', -9999.0]"
     ) in lines
 
 

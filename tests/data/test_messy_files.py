@@ -533,7 +533,7 @@ def test_numeric_missing_codes(tmp_path):
     with pytest.warns(
         DataNote,
         match=r"^series.csv: column 'value' holds -9999 in 2 rows, a common code for a missing "
-        r"value; if it is one, pass na_values=\[-9999\]$",
+        r"value; if it is one, pass na_values=\['NA', .*, '\?', -9999.0\]$",
     ):
         assert read_csv(path)["value"].min() == -9999.0
     frame = read_csv(path, na_values=[-9999], missing="interpolate")
@@ -638,3 +638,117 @@ def test_hour_ending_24_00_is_the_next_midnight(tmp_path):
 def test_quarters(tmp_path):
     frame = read_csv(_numbers_file(tmp_path, ["2019Q3", "2019Q4", "2020Q1"], "quarter"))
     assert frame.index.tolist() == list(pd.date_range("2019-07-01", periods=3, freq="QS"))
+
+
+# Found by a review of the reader.
+
+
+def test_day_first_dates_with_am_pm_are_ambiguous_too(tmp_path):
+    text = (
+        "Month,Sales\n1/01/2020 12:00:00 AM,5\n1/02/2020 12:00:00 AM,6\n1/03/2020 12:00:00 AM,7\n"
+    )
+    with pytest.raises(DataError, match=r"could be day-first or month-first"):
+        read_csv(write(tmp_path, text))
+
+
+def test_day_month_without_a_year_is_not_read_as_years(tmp_path):
+    with pytest.raises(DataError, match=r"^time column 'date' has 3 values that are not ISO"):
+        read_csv(write(tmp_path, "date,v\n13-01,1\n14-01,2\n15-01,3\n"))
+
+
+def test_an_unnamed_index_of_a_filtered_frame_is_dropped(tmp_path):
+    text = ",date,value\n0,2020-01-01,1\n1,2020-01-02,2\n5,2020-01-03,3\n9,2020-01-04,4\n"
+    with pytest.warns(DataNote, match=r"dropped column 'Unnamed: 0', which counts the rows"):
+        frame = read_csv(write(tmp_path, text))
+    assert list(frame.columns) == ["value"]
+
+
+def test_a_part_of_the_period_is_never_offered_as_a_series_id(tmp_path):
+    rows = [f"{y},{w},{w}" for y in (2019, 2020) for w in range(1, 53)]
+    path = write(tmp_path, "\n".join(["year,week,cases", *rows]) + "\n")
+    assert refused(path, _any_message(path)) is None
+
+
+def _any_message(path):
+    try:
+        read_csv(path)
+    except DataError as error:
+        return str(error)
+    raise AssertionError("loaded")
+
+
+def test_an_hour_of_day_column_is_offered_as_part_of_the_time(tmp_path):
+    stamps = pd.date_range("2020-01-01", periods=48, freq="h")
+    rows = [f"{t:%Y-%m-%d},{t.hour},{i}" for i, t in enumerate(stamps)]
+    path = write(tmp_path, "\n".join(["Date,HourOfDay,Load", *rows]) + "\n")
+    fix = refused(path, _any_message(path))
+    assert fix == {"time_col": ["Date", "HourOfDay"], "columns": ["Load"]}
+    assert read_csv(path, **fix).attrs["freq"] == "h"
+
+
+@pytest.mark.parametrize("cell", ["$10", "5 %", "12 kWh", "(12)"])
+def test_numbers_in_units_or_brackets_are_refused_without_a_fix(tmp_path, cell):
+    path = write(tmp_path, daily(",", ("1", cell, "3", cell, "5", "6")))
+    assert "no option reads them: write plain numbers in the file" in _any_message(path)
+    assert refused(path, _any_message(path)) is None
+    path = write(tmp_path, daily(",", (cell,) * 6))
+    assert refused(path, _any_message(path)) is None  # never one-hot encoded
+
+
+def test_a_stray_stamp_is_not_a_gap_to_fill(tmp_path):
+    text = daily().replace("2020-01-01", "1900-01-01")
+    path = write(tmp_path, text)
+    fix = refused(
+        path,
+        "series.csv spans 43,834 steps of D for 6 rows; the largest gap is from 1900-01-01 "
+        "00:00:00 (row 1) to 2020-01-02 00:00:00 (row 2): a stamp far from the others, or "
+        "another step (pass freq=)",
+        missing="interpolate",
+    )
+    assert fix is None
+
+
+def test_a_zero_step_is_refused():
+    with pytest.raises(ValueError, match=r"^freq='0h' is not a pandas frequency"):
+        read_csv("nowhere.csv", freq="0h")
+
+
+def test_separators_quotes_and_headers_of_other_exports(tmp_path):
+    tsv = 'date\ta\tb\n2020-01-01\t\t"3"\n2020-01-02\t1\t"4"\n2020-01-03\t2\t"5"\n'
+    frame = read_csv(write(tmp_path, tsv), missing="interpolate")
+    assert frame["b"].tolist() == [3.0, 4.0, 5.0]
+    pivot = ",101,102\n2020-01-01,1,2\n2020-01-02,3,4\n2020-01-03,5,6\n"
+    with pytest.warns(DataNote, match=r"columns without a name but with values are called"):
+        assert list(read_csv(write(tmp_path, pivot)).columns) == ["101", "102"]
+    commented = "#date,value\n" + daily().partition("\n")[2]
+    assert_daily(read_csv(write(tmp_path, commented)))
+    unquoted = "date,value\n2020-01-01,1,5\n2020-01-02,2,5\n2020-01-03,3,25\n"
+    fix = refused(
+        write(tmp_path, unquoted),
+        "series.csv: its rows have 3 fields but the header has 2 (line 1: 'date,value', line "
+        "2: '2020-01-01,1,5'); a value holding the separator ',' (a decimal comma) must be "
+        "quoted",
+    )
+    assert fix is None
+
+
+def test_calendar_parts_with_month_names(tmp_path):
+    frame = read_csv(write(tmp_path, "Year,Month,Sales\n2020,Jan,1\n2020,Feb,2\n2020,Mar,3\n"))
+    assert frame.index.tolist() == list(pd.date_range("2020-01-01", periods=3, freq="MS"))
+
+
+def test_a_key_value_preamble_with_blank_lines(tmp_path):
+    path = write(tmp_path, "Station,XYZ\n\nUnits,C\n" + daily())
+    fix = refused(
+        path,
+        "series.csv has 3 lines before what looks like the header (line 4: 'date,value'); "
+        "pass skiprows=3 to skip them",
+    )
+    assert_daily(read_csv(path, **fix))
+
+
+def test_a_utf8_mark_on_a_windows_file(tmp_path):
+    path = tmp_path / "series.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + daily(header="date,Temp (\xb0C)").encode("cp1252"))
+    fix = refused(path, _any_message(path))
+    assert_daily(read_csv(path, **fix), column="Temp (°C)")
