@@ -141,6 +141,11 @@ class NetworkConfig:
             value) or "revin" (its mean and standard deviation), inverted on the output.
         channel_embedding: whether "segment" decodes from a learned channel embedding
             beside the position embedding.
+        reset_after: the GRU's form: the reset gate applied after the recurrent product
+            (True, Keras's and cuDNN's default) or before it (False, Cho et al. 2014).
+            Only the GRU has it; False needs cell "gru".
+        unit_forget_bias: start the LSTM's and CIFG's forget-gate bias at 1 (Jozefowicz
+            et al. 2015); False starts it at 0 and needs cell "lstm" or "cifg".
     """
 
     cell: str = "lstm"
@@ -157,6 +162,8 @@ class NetworkConfig:
     segment_length: int = 48
     normalization: str = "last"
     channel_embedding: bool = True
+    reset_after: bool = True
+    unit_forget_bias: bool = True
 
     def __post_init__(self):
         """Checks every field at construction, naming the bad value."""
@@ -168,6 +175,17 @@ class NetworkConfig:
             raise checks.InvalidValueError(
                 "peephole",
                 f"peephole=True needs an LSTM-type cell ('lstm' or 'cifg'), got cell={self.cell!r}",
+            )
+        if not self.reset_after and self.cell.lower() != "gru":
+            raise checks.InvalidValueError(
+                "reset_after",
+                f"reset_after=False is a form of the GRU; got cell={self.cell!r}",
+            )
+        if not self.unit_forget_bias and self.cell.lower() not in ("lstm", "cifg"):
+            raise checks.InvalidValueError(
+                "unit_forget_bias",
+                "unit_forget_bias=False needs a cell with a forget gate ('lstm' or 'cifg'), "
+                f"got cell={self.cell!r}",
             )
         checks.choice("normalization", self.normalization, NORMALIZATIONS)
         if self.architecture == "segment" and (self.layers != 1 or self.bidirectional):

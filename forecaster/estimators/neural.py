@@ -33,9 +33,10 @@ class Forecaster(BaseForecaster):
     calendar, scaler, val_fraction, stride, season), `forecaster.networks.NetworkConfig`
     (cell, architecture, units, layers, bidirectional, residual, dropout,
     recurrent_dropout, head_dropout, layer_norm, peephole, segment_length, normalization,
-    channel_embedding) and `forecaster.config.TrainConfig` (epochs, batch_size, shuffle,
-    learning_rate, clipnorm, loss, patience, lr_patience, lr_decay, lr_decay_after, seed,
-    verbose, checkpoint_dir, distribute). An unknown keyword is refused.
+    channel_embedding, reset_after, unit_forget_bias) and `forecaster.config.TrainConfig`
+    (epochs, batch_size, shuffle, learning_rate, clipnorm, loss, patience, lr_patience,
+    lr_decay, lr_decay_after, seed, verbose, checkpoint_dir, distribute). An unknown keyword
+    is refused.
 
     Training uses Adam with gradient clipping on the MSE (or `loss="mae"`) of the scaled
     values, early stopping on the validation loss that restores the best weights,

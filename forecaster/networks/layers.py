@@ -37,6 +37,10 @@ def make_cell(config, units):
     }
     if config.peephole:
         options["peephole"] = True
+    if config.cell.lower() == "gru":
+        options["reset_after"] = config.reset_after
+    if config.cell.lower() in ("lstm", "cifg"):
+        options["unit_forget_bias"] = config.unit_forget_bias
     return cells.get(config.cell)(units, **options)
 
 

@@ -1,5 +1,6 @@
 """The saved folder and the table of the classes `forecaster.load` builds."""
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -105,3 +106,17 @@ def test_a_folder_without_a_saved_forecaster_is_named(tmp_path):
         FileNotFoundError, f"{tmp_path} holds no saved forecaster (no forecaster.json)"
     ):
         fc.load(tmp_path)
+
+
+def test_the_gru_form_and_the_forget_bias_survive_save_and_load(airline, tmp_path):
+    for cell, option in (("gru", {"reset_after": False}), ("cifg", {"unit_forget_bias": False})):
+        model = fc.Forecaster(cell=cell, lookback=12, horizon=3, units=4, epochs=1, verbose=0)
+        model = fc.Forecaster.from_configs(
+            model.data, dataclasses.replace(model.network, **option), model.train
+        ).fit(airline)
+        model.save(tmp_path / cell)
+        loaded = fc.load(tmp_path / cell)
+        assert loaded.network == model.network
+        cell_layer = loaded.model_.get_layer("encoder_0").cell
+        assert {k: getattr(cell_layer, k) for k in option} == option
+        assert (loaded.predict(airline) == model.predict(airline)).all().all()

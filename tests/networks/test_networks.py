@@ -105,11 +105,39 @@ def test_keras_file_round_trip(architecture, tmp_path):
             {"cell": "gru", "peephole": True},
             "peephole=True needs an LSTM-type cell ('lstm' or 'cifg'), got cell='gru'",
         ),
+        (
+            {"cell": "lstm", "reset_after": False},
+            "reset_after=False is a form of the GRU; got cell='lstm'",
+        ),
+        (
+            {"cell": "rnn", "unit_forget_bias": False},
+            "unit_forget_bias=False needs a cell with a forget gate ('lstm' or 'cifg'), got "
+            "cell='rnn'",
+        ),
     ],
 )
 def test_bad_configuration_is_named(options, message):
     with raises_exactly(ValueError, message):
         NetworkConfig(**options)
+
+
+@pytest.mark.parametrize("architecture", ["direct", "segment"])
+def test_the_gru_form_and_the_forget_bias_reach_the_cells(architecture):
+    def cell_of(**options):
+        config = NetworkConfig(units=4, architecture=architecture, segment_length=4, **options)
+        model = build_network(config, Shapes(lookback=8, horizon=4, inputs=2, targets=2))
+        found = [w for w in model.weights if w.path.endswith("/bias") and "cell" in w.path]
+        assert len(found) == 1
+        return keras.ops.convert_to_numpy(found[0])
+
+    assert cell_of(cell="gru").shape == (2, 12)  # reset_after: input and recurrent biases
+    assert cell_of(cell="gru", reset_after=False).shape == (12,)
+    for cell in ("lstm", "cifg"):
+        gates = 4 if cell == "lstm" else 3
+        forget = slice(4, 8) if cell == "lstm" else slice(0, 4)  # i f c o; CIFG: f c o
+        assert cell_of(cell=cell).shape == (gates * 4,)
+        assert (cell_of(cell=cell)[forget] == 1).all()
+        assert (cell_of(cell=cell, unit_forget_bias=False) == 0).all()
 
 
 def test_recursive_model_is_one_step():
