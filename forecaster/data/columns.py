@@ -176,7 +176,7 @@ def _finest(table, candidates, name, exclude):
         chosen = unique[0]
         dropped = [c for group in reading if group != chosen for c in group if c not in chosen]
         warnings.warn(
-            f"{name}: time column {_spelled(chosen)} chosen, the finest; dropped the coarser "
+            f"{name}: time column {spelled(chosen)} chosen, the finest; dropped the coarser "
             f"{dropped} (pass time_col= to choose)",
             DataNote,
             stacklevel=4,
@@ -185,14 +185,15 @@ def _finest(table, candidates, name, exclude):
     first, second = reading[:2]
     values = [c for c in table.columns if c not in first + second and c not in exclude]
     raise DataError(
-        f"{name} has two time columns, {_spelled(first)} and {_spelled(second)}; pass "
-        f"time_col={_spelled(first)}, columns={values} or time_col={_spelled(second)}, "
+        f"{name} has two time columns, {spelled(first)} and {spelled(second)}; pass "
+        f"time_col={spelled(first)}, columns={values} or time_col={spelled(second)}, "
         f"columns={values}",
         fix={"time_col": _option(first), "columns": values},
     )
 
 
-def _spelled(columns):
+def spelled(columns):
+    """One column as its quoted name, several as a list: as `time_col=` takes them."""
     return repr(columns[0]) if len(columns) == 1 else repr(list(columns))
 
 

@@ -14,6 +14,7 @@ import dataclasses
 import warnings
 from pathlib import Path
 
+from forecaster.data.columns import spelled
 from forecaster.data.errors import DataError, DataNote
 from forecaster.data.reading import load
 
@@ -108,7 +109,7 @@ def _found(loaded, name):
         + (f", {text.compression}-compressed" if text.compression else "")
         + f", separator {layout.sep!r} ({how}), header on line {layout.header_line}, "
         f"numbers written {number}",
-        f"time: {_spelled(loaded.time_col)}, step {frame.attrs['freq']!r}, "
+        f"time: {spelled(loaded.time_col)}, step {frame.attrs['freq']!r}, "
         f"{frame.index.min()} to {frame.index.max()}",
         f"rows: {loaded.rows} read, {len(frame)} on the grid ({loaded.duplicates} repeated "
         f"stamps, {loaded.gaps} missing steps)",
@@ -130,7 +131,3 @@ def _found(loaded, name):
         )
     out += [f"note: {note}" for note in loaded.notes]
     return out
-
-
-def _spelled(columns):
-    return repr(columns[0]) if len(columns) == 1 else repr(list(columns))

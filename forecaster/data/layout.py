@@ -93,11 +93,7 @@ def find_layout(text, name, sep=None, skiprows=0, skipfooter=0):
                 f"{sep!r} (a decimal comma) must be quoted"
             )
     if header > 0:
-        raise DataError(
-            f"{name} has {line_no - skiprows} lines before what looks like the header (line "
-            f"{line_no + 1}: {header_text[:60]!r}); pass skiprows={line_no} to skip them",
-            fix={"skiprows": line_no},
-        )
+        raise preamble_error(name, line_no, header_text, skiprows)
     names = [n.strip() for n in _fields(header_text, sep)]
     if _is_data(names):
         raise DataError(
@@ -118,6 +114,15 @@ def find_layout(text, name, sep=None, skiprows=0, skipfooter=0):
     if re.search(rf'(^|{re.escape(sep)}){blank}+"', body[:65536], flags=re.MULTILINE):
         body = re.sub(rf'(^|{re.escape(sep)}){blank}+"', r'\1"', body, flags=re.MULTILINE)
     return Layout(sep, tuple(names), body.encode(), line_no + 1, detected)
+
+
+def preamble_error(name, line, header, skiprows):
+    """The refusal of lines before the header, `line` (counted from 0) being the header."""
+    return DataError(
+        f"{name} has {line - skiprows} lines before what looks like the header (line "
+        f"{line + 1}: {header[:60]!r}); pass skiprows={line} to skip them",
+        fix={"skiprows": line},
+    )
 
 
 def _separator(head, name):

@@ -41,7 +41,7 @@ from forecaster.data.cells import read_cells
 from forecaster.data.dates import parse_times, times_of_day
 from forecaster.data.errors import DataError, DataNote
 from forecaster.data.files import Text, read_text
-from forecaster.data.layout import Layout, find_layout
+from forecaster.data.layout import Layout, find_layout, preamble_error
 from forecaster.data.numbers import (
     MISSING_MARKERS,
     NumberFormat,
@@ -53,8 +53,6 @@ from forecaster.data.timestamps import check_policy, check_repeats, regularize, 
 
 CATEGORICAL_POLICIES = ("error", "onehot")
 REPEATED_HEADER_POLICIES = ("error", "drop")
-TIME_COLUMN_NAMES = found_columns.TIME_COLUMN_NAMES
-time_columns = found_columns.time_columns
 _TEXT = pd.ArrowDtype(pa.string())  # text cells stay in pyarrow's memory
 # Words that make a column of numbers a series id.
 _ID_WORDS = ("id", "store", "series", "item", "sensor", "station", "code", "key", "sku", "unit")
@@ -286,11 +284,7 @@ def _refuse_late_header(strings, layout, name, skiprows):
         if cells.isin(found_columns.TIME_COLUMN_NAMES).any():
             line = layout.header_line + filled[i]  # the lines before that row
             shown = layout.sep.join(strings.iloc[i].fillna("").astype(str))
-            raise DataError(
-                f"{name} has {line - skiprows} lines before what looks like the header (line "
-                f"{line + 1}: {shown[:60]!r}); pass skiprows={line} to skip them",
-                fix={"skiprows": line},
-            )
+            raise preamble_error(name, line, shown, skiprows)
 
 
 def _check_choice(key, value, accepted):

@@ -571,19 +571,20 @@ def test_weekday_stamps_are_business_days(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "lines"),
     [
-        "Station,Heathrow\nUnits,degC\n" + daily(),  # a key,value preamble
-        ",\n,\n" + daily(),  # empty spreadsheet rows above the header
+        ("Station,Heathrow\nUnits,degC\n" + daily(), 2),  # a key,value preamble
+        (",\n,\n" + daily(), 2),  # empty spreadsheet rows above the header
+        ("Station,XYZ\n\nUnits,C\n" + daily(), 3),  # key,value with a blank line
     ],
-    ids=["key-value", "empty rows"],
+    ids=["key-value", "empty rows", "key-value with blank lines"],
 )
-def test_preambles_that_look_like_rows(tmp_path, text):
+def test_preambles_that_look_like_rows(tmp_path, text, lines):
     path = write(tmp_path, text)
     fix = refused(
         path,
-        "series.csv has 2 lines before what looks like the header (line 3: 'date,value'); "
-        "pass skiprows=2 to skip them",
+        f"series.csv has {lines} lines before what looks like the header (line {lines + 1}: "
+        f"'date,value'); pass skiprows={lines} to skip them",
     )
     assert_daily(read_csv(path, **fix))
 
@@ -735,16 +736,6 @@ def test_separators_quotes_and_headers_of_other_exports(tmp_path):
 def test_calendar_parts_with_month_names(tmp_path):
     frame = read_csv(write(tmp_path, "Year,Month,Sales\n2020,Jan,1\n2020,Feb,2\n2020,Mar,3\n"))
     assert frame.index.tolist() == list(pd.date_range("2020-01-01", periods=3, freq="MS"))
-
-
-def test_a_key_value_preamble_with_blank_lines(tmp_path):
-    path = write(tmp_path, "Station,XYZ\n\nUnits,C\n" + daily())
-    fix = refused(
-        path,
-        "series.csv has 3 lines before what looks like the header (line 4: 'date,value'); "
-        "pass skiprows=3 to skip them",
-    )
-    assert_daily(read_csv(path, **fix))
 
 
 def test_a_utf8_mark_on_a_windows_file(tmp_path):
