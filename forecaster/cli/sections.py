@@ -112,6 +112,7 @@ class SourceConfig:
     def __post_init__(self):
         """Checks that one source is named and every value is accepted."""
         from forecaster.data.datasets import BENCHMARKS, SHIPPED  # pandas: only when needed
+        from forecaster.data.numbers import THOUSANDS
         from forecaster.data.reading import CATEGORICAL_POLICIES, REPEATED_HEADER_POLICIES
         from forecaster.data.timestamps import MISSING_POLICIES
 
@@ -129,6 +130,10 @@ class SourceConfig:
             checks.choice("missing", self.missing, MISSING_POLICIES)
         if self.categorical is not None:
             checks.choice("categorical", self.categorical, CATEGORICAL_POLICIES)
+        if self.decimal is not None:
+            checks.choice("decimal", self.decimal, (".", ","))
+        if self.thousands is not None:
+            checks.choice("thousands", self.thousands, THOUSANDS)
         if self.repeated_headers is not None:
             checks.choice("repeated_headers", self.repeated_headers, REPEATED_HEADER_POLICIES)
         for key in ("skiprows", "skipfooter"):
@@ -159,7 +164,18 @@ class SourceConfig:
         return Path(self.path)
 
     def load(self):
-        """Reads the series; a missing file is a `ConfigError` naming it."""
+        """Reads the series; a missing file or a reader option it refuses is a `ConfigError`."""
+        from forecaster.data import DataError
+
+        try:
+            frame = self._read()
+        except (DataError, ConfigError):
+            raise
+        except ValueError as error:  # an option read_csv refuses (sep=';;', freq='0h')
+            raise ConfigError(f"config section 'source': {error}") from None
+        return frame if self.rows is None else frame.iloc[-self.rows :]
+
+    def _read(self):
         from forecaster.data import read_csv
         from forecaster.data.datasets import load_benchmark, load_shipped
 
@@ -176,7 +192,7 @@ class SourceConfig:
                     f"data file {self.path!r} (config key 'source.path') does not exist"
                 )
             frame = read_csv(self.path, **self.read_options())
-        return frame if self.rows is None else frame.iloc[-self.rows :]
+        return frame
 
 
 @dataclasses.dataclass(frozen=True)

@@ -140,6 +140,10 @@ NETWORK_KEYS = sorted(f.name for f in dataclasses.fields(NetworkConfig))
             "('error', 'interpolate', 'ffill', 'zero')",
         ),
         (
+            changed("source", "decimal", ":"),
+            "config key 'source.decimal': decimal=':' is not known; pass one of ('.', ',')",
+        ),
+        (
             changed("source", "path", "data/bikeshare.csv"),
             "config section 'source': 'shipped' and 'path' exclude each other",
         ),
@@ -225,6 +229,8 @@ def test_file_errors(tmp_path, capsys):
     assert error_of(capsys, ["--config", path, "--source.path", "nowhere/rides.csv"]) == (
         "data file 'nowhere/rides.csv' (config key 'source.path') does not exist"
     )
+    sep = ["--config", path, "--source.sep", ";;"]
+    assert error_of(capsys, sep) == "config section 'source': sep=';;' is not a single character"
     benchmark = ["--config", path, "--source.benchmark", "ETTh1", "--source.path", "nowhere"]
     assert error_of(capsys, benchmark) == (
         "config key 'source.path': path='nowhere' is neither a file nor a folder; pass a copy "
