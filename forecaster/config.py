@@ -188,12 +188,6 @@ class NetworkConfig:
                 f"got cell={self.cell!r}",
             )
         checks.choice("normalization", self.normalization, NORMALIZATIONS)
-        if self.architecture == "segment" and (self.layers != 1 or self.bidirectional):
-            raise checks.InvalidValueError(
-                "layers" if self.layers != 1 else "bidirectional",
-                "architecture='segment' runs one unidirectional recurrent layer; got "
-                f"layers={self.layers}, bidirectional={self.bidirectional}",
-            )
         for name in ("dropout", "recurrent_dropout", "head_dropout"):
             checks.rate(name, getattr(self, name))
 

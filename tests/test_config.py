@@ -55,13 +55,6 @@ ROOT = Path(__file__).resolve().parents[1]
         ),
         (
             NetworkConfig,
-            {"architecture": "segment", "layers": 2},
-            "layers",
-            "architecture='segment' runs one unidirectional recurrent layer; got layers=2, "
-            "bidirectional=False",
-        ),
-        (
-            NetworkConfig,
             {"head_dropout": 1},
             "head_dropout",
             "head_dropout must be in [0, 1), got 1",

@@ -314,11 +314,6 @@ def test_segment_shapes_that_do_not_fit_are_named(shapes, message):
             {"normalization": "mean"},
             "normalization='mean' is not known; pass one of ('last', 'revin')",
         ),
-        (
-            {"architecture": "segment", "layers": 2},
-            "architecture='segment' runs one unidirectional recurrent layer; got layers=2, "
-            "bidirectional=False",
-        ),
     ],
 )
 def test_bad_segment_configuration_is_named(options, message):
