@@ -70,7 +70,21 @@ class DataConfig:
             stopping and learning-rate schedule).
         stride: rows between training windows.
         season: the seasonal period (for MASE and the seasonal-naive baseline); None infers
-            it from the frequency.
+            it from the frequency (a series indexed by step has none: declare it).
+        id_col: in long format (many series stacked, as `read_csv(..., id_col=...)` gives
+            them), the column naming each row's series; one global model then learns from
+            every series. None: the frame's `attrs["id_col"]`, and a wide frame when that
+            is absent too.
+        static: columns constant within each series (given in the frame, or as a separate
+            frame keyed by series to `fit(static=...)`): numeric ones are standardized
+            across the series, text ones are categories with a learned embedding.
+        series_embedding: in long format, whether the network learns an embedding of the
+            series id (a categorical static; a series unseen in training gets the shared
+            "unknown" entry).
+        nonnegative: whether the targets can never be negative (counts, sales, energy):
+            forecasts are then clipped at 0 in the original units. None: detected from the
+            training rows (True when no target value there is below 0), and stated in
+            `schema_["nonnegative"]`.
     """
 
     lookback: int
@@ -83,13 +97,40 @@ class DataConfig:
     val_fraction: float = 0.2
     stride: int = 1
     season: int | None = None
+    id_col: str | None = None
+    static: tuple = ()
+    series_embedding: bool = False
+    nonnegative: bool | None = None
 
     def __post_init__(self):
         """Checks every field, naming the bad value, and freezes column lists into tuples."""
         for name in ("lookback", "horizon", "stride"):
             checks.positive_int(name, getattr(self, name))
-        for name in ("inputs", "targets", "known_future"):
+        for name in ("inputs", "targets", "known_future", "static"):
             object.__setattr__(self, name, checks.column_names(name, getattr(self, name)))
+        if self.id_col is not None and (not isinstance(self.id_col, str) or not self.id_col):
+            raise checks.InvalidValueError(
+                "id_col", f"id_col must be a column name or None, got {self.id_col!r}"
+            )
+        if not isinstance(self.series_embedding, bool):
+            raise checks.InvalidValueError(
+                "series_embedding",
+                f"series_embedding must be True or False, got {self.series_embedding!r}",
+            )
+        if self.nonnegative not in (None, True, False):
+            raise checks.InvalidValueError(
+                "nonnegative",
+                f"nonnegative must be True, False or None (detect), got {self.nonnegative!r}",
+            )
+        overlap = set(self.static) & set(self.inputs or ()) | set(self.static) & set(
+            self.targets or ()
+        )
+        if overlap:
+            raise checks.InvalidValueError(
+                "static",
+                f"column {sorted(overlap)[0]!r} is both static and an input or target; a "
+                "static column is given once per series",
+            )
         calendar = (self.calendar,) if isinstance(self.calendar, str) else tuple(self.calendar)
         unknown = [f for f in calendar if f not in CALENDAR_FEATURES]
         if unknown:
@@ -103,8 +144,12 @@ class DataConfig:
         checks.choice("scaler", self.scaler, SCALERS)
         checks.fraction("val_fraction", self.val_fraction)
 
-    def window_spec(self, horizon=None, inputs=None, targets=None):
-        """The `forecaster.data.WindowSpec` of this configuration (another horizon or columns)."""
+    def window_spec(self, horizon=None, inputs=None, targets=None, static=()):
+        """The `forecaster.data.WindowSpec` of this configuration (another horizon or columns).
+
+        `static` names the encoded static columns the windows carry (the fit makes them
+        from `static` and the series id; see `forecaster.estimators.statics`).
+        """
         from forecaster.data import WindowSpec  # pandas: not for reading a config
 
         return WindowSpec(
@@ -115,6 +160,7 @@ class DataConfig:
             targets=self.targets if targets is None else targets,
             known_future=self.known_future,
             calendar=self.calendar,
+            static=static,
         )
 
 
@@ -146,6 +192,8 @@ class NetworkConfig:
             Only the GRU has it; False needs cell "gru".
         unit_forget_bias: start the LSTM's and CIFG's forget-gate bias at 1 (Jozefowicz
             et al. 2015); False starts it at 0 and needs cell "lstm" or "cifg".
+        embedding_size: the width of the learned embedding of each categorical static
+            (the series id's too, with `DataConfig.series_embedding`).
     """
 
     cell: str = "lstm"
@@ -164,12 +212,13 @@ class NetworkConfig:
     channel_embedding: bool = True
     reset_after: bool = True
     unit_forget_bias: bool = True
+    embedding_size: int = 8
 
     def __post_init__(self):
         """Checks every field at construction, naming the bad value."""
         check_cell("cell", self.cell)
         checks.choice("architecture", self.architecture, ARCHITECTURES)
-        for name in ("units", "layers", "segment_length"):
+        for name in ("units", "layers", "segment_length", "embedding_size"):
             checks.positive_int(name, getattr(self, name))
         if self.peephole and self.cell.lower() not in ("lstm", "cifg"):
             raise checks.InvalidValueError(

@@ -146,6 +146,8 @@ class Scaler:
         absent = [c for c in self.columns if c not in frame.columns]
         if absent:
             raise DataError(f"the frame has no column {absent[0]!r}, which the scaler was fit on")
+        if self.id_col is not None and self.kind != "none":
+            return self._apply_long(frame, method)
         out = frame.copy()
         for key, part in _series(frame, self.id_col):
             if key not in self.scalers:
@@ -157,6 +159,38 @@ class Scaler:
             rows = _positions(frame, self.id_col, key)
             out.iloc[rows, [frame.columns.get_loc(c) for c in self.columns]] = values
         return out
+
+    def _apply_long(self, frame, method):
+        """`_apply` in long format: every series at once, from each row's series statistics.
+
+        Equal to each series' scikit-learn scaler up to rounding (all of them are affine per
+        column), in one pass however many series there are.
+        """
+        if self.id_col not in frame.columns:
+            raise DataError(
+                f"id column {self.id_col!r} is not in the frame; columns are {list(frame)}"
+            )
+        codes, keys = pd.factorize(frame[self.id_col], sort=False)
+        unknown = [key for key in keys if key not in self.scalers]
+        if unknown:
+            raise DataError(f"series {unknown[0]!r} was not in the data the scaler was fitted on")
+        center, scale = self.series_statistics(keys)
+        values = frame[self.columns].to_numpy(dtype="float64")
+        if method == "transform":
+            values = (values - center[codes]) / scale[codes]
+        else:
+            values = values * scale[codes] + center[codes]
+        out = frame.copy()
+        out[self.columns] = values
+        return out
+
+    def series_statistics(self, keys):
+        """`(center, scale)` arrays `(len(keys), columns)`, a row per series of `keys`."""
+        pairs = [self.statistics(key) for key in keys]
+        width = len(self.columns)
+        if not pairs:
+            return np.zeros((0, width)), np.ones((0, width))
+        return np.stack([c for c, _ in pairs]), np.stack([s for _, s in pairs])
 
 
 def _columns(frame, columns, id_col):

@@ -199,20 +199,23 @@ def split(frame, train=0.7, val=0.1, test=None, *, lookback=0, id_col=None):
     groups = {None: np.arange(len(frame))}
     if id_col is not None:
         groups = pd.Series(np.arange(len(frame))).groupby(frame[id_col].to_numpy()).indices
+    # Row positions of each part, series by series; one `iloc` per part at the end, so
+    # that thousands of series cost no more than thousands of small index lookups.
     pieces, borders = ([], [], []), {}
+    index = frame.index
     for key, positions in groups.items():
         label = "the frame" if key is None else f"series {key!r}"
-        series = frame.iloc[positions]
+        series_index = index if key is None else index[positions]
         train_end, val_end, test_end = _borders(
-            series.index, kind, (train, val, test), lookback, label
+            series_index, kind, (train, val, test), lookback, label
         )
         borders[key] = (train_end, val_end, test_end)
-        pieces[0].append(series.iloc[:train_end])
-        pieces[1].append(series.iloc[_start(train_end, val_end, lookback) : val_end])
-        pieces[2].append(series.iloc[_start(val_end, test_end, lookback) : test_end])
+        pieces[0].append(positions[:train_end])
+        pieces[1].append(positions[_start(train_end, val_end, lookback) : val_end])
+        pieces[2].append(positions[_start(val_end, test_end, lookback) : test_end])
     parts = []
     for piece in pieces:
-        part = pd.concat(piece) if len(piece) > 1 else piece[0]
+        part = frame.iloc[np.concatenate(piece)]
         part.attrs = dict(frame.attrs)
         parts.append(part)
     return Split(*parts, lookback=lookback, borders=borders)

@@ -116,6 +116,16 @@ class Windows:
         return describe(self, f"Windows({len(self)} windows over {len(self._keys)} series")
 
     @property
+    def series(self):
+        """The series number of each window, `(windows,)`: a position in `keys`."""
+        return self._series
+
+    @property
+    def keys(self):
+        """The series ids in the frame's order ([None] in wide format)."""
+        return list(self._keys)
+
+    @property
     def inputs(self):
         """Input windows `(windows, lookback, inputs)`, a view when starts are evenly spaced."""
         return self._windows(self._past, 0, self.spec.lookback)
@@ -272,20 +282,24 @@ def _series_bounds(frame, id_col):
     change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
     begins, ends = np.r_[0, change], np.r_[change, len(ids)]
     keys = list(ids[begins])
-    repeated = [k for i, k in enumerate(keys) if k in keys[:i]]
-    if repeated:
-        raise DataError(
-            f"the rows of series {repeated[0]!r} are not contiguous; sort the frame by {id_col!r}"
-        )
+    seen = set()
+    for key in keys:
+        if key in seen:
+            raise DataError(
+                f"the rows of series {key!r} are not contiguous; sort the frame by {id_col!r}"
+            )
+        seen.add(key)
     return keys, list(zip(begins.tolist(), ends.tolist(), strict=True))
 
 
 def _static(frame, names, keys, bounds):
     values = finite_floats(frame, names)
     firsts = np.array([begin for begin, _ in bounds])
-    for key, (begin, end) in zip(keys, bounds, strict=True):
-        varies = (values[begin:end] != values[begin]).any(axis=0)
-        if varies.any():
-            label = "the frame" if key is None else f"series {key!r}"
-            raise DataError(f"static column {names[np.argmax(varies)]!r} varies within {label}")
+    lengths = np.array([end - begin for begin, end in bounds])
+    varies = values != np.repeat(values[firsts], lengths, axis=0)  # each row vs its first
+    if varies.any():
+        row, column = np.argwhere(varies)[0]
+        key = keys[np.searchsorted(firsts, row, side="right") - 1]
+        label = "the frame" if key is None else f"series {key!r}"
+        raise DataError(f"static column {names[column]!r} varies within {label}")
     return values[firsts]

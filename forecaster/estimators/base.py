@@ -15,13 +15,8 @@ only, never the configuration.
 import abc
 import dataclasses
 
-import numpy as np
-import pandas as pd
-
-from forecaster.data import DataError, make_windows
-from forecaster.data.timestamps import to_offset
-from forecaster.estimators import preparation, saving
-from forecaster.evaluation import metrics
+from forecaster.data import DataError
+from forecaster.estimators import forecasting, preparation, saving
 from forecaster.evaluation.backtesting import backtest
 
 
@@ -103,7 +98,7 @@ class BaseForecaster(abc.ABC):
         """An unfitted forecaster with the same configuration."""
         return type(self).from_configs(**self.configs())
 
-    def fit(self, frame, val=None, callbacks=(), **overrides):
+    def fit(self, frame, val=None, callbacks=(), *, static=None, **overrides):
         """Fits the scaler on the training part of `frame`, then the model on its windows.
 
         With no `val`, a forecaster that stops early (the neural one) holds out the last
@@ -113,13 +108,24 @@ class BaseForecaster(abc.ABC):
         part, as where a protocol fixes the borders (`forecaster.evaluation.ltsf`); every
         forecaster reports its validation loss on it in `history_`.
 
+        In long format (many series stacked, with the id column `id_col` names or the
+        frame's `attrs["id_col"]`, as `read_csv(..., id_col=...)` gives them; the series
+        may differ in length and start, sharing one step), one model learns from every
+        series: each is scaled on its own training rows, windows never cross two series,
+        and the validation part is the end of each series. `predict` and `evaluate` then
+        take long frames too.
+
         Args:
-            frame: a wide DataFrame on a DatetimeIndex, as from `forecaster.read_csv`.
+            frame: a wide DataFrame, or a long one, on a DatetimeIndex or a step index,
+                as from `forecaster.read_csv`.
             val: the validation part, led by `lookback` rows of context (e.g.
                 `forecaster.split(...).val`); None: as above.
             callbacks: Keras callbacks (e.g. one that logs each epoch); a baseline runs
                 their `on_train_begin`, `on_epoch_begin`, `on_epoch_end` (with its
                 losses) and `on_train_end` around its one pass.
+            static: the `static` columns as a DataFrame with one row per series (its
+                index, or its id column, the series ids); None: they are columns of
+                `frame`, constant within each series.
             **overrides: configuration fields for this fit only, e.g. `epochs=3` (the
                 neural forecaster takes those of `TrainConfig`; a baseline, whose
                 configuration is what it forecasts with, takes none); the configuration
@@ -129,8 +135,8 @@ class BaseForecaster(abc.ABC):
             The forecaster itself, fitted.
 
         Raises:
-            DataError: the frame is not one wide series, lacks a configured column, or a
-                part is shorter than one window.
+            DataError: the frame lacks a configured column, a series or a part is
+                shorter than one window, or a static column varies within a series.
             ValueError: an override is no field this forecaster takes for a fit.
 
         Example:
@@ -140,7 +146,12 @@ class BaseForecaster(abc.ABC):
         """
         config = self._fit_config(overrides)
         prepared = preparation.prepare(
-            self.data, frame, val, hold_out=self._holds_out, window_spec=self._training_spec
+            self.data,
+            frame,
+            val,
+            hold_out=self._holds_out,
+            window_spec=self._training_spec,
+            static=static,
         )
         return self._fit_with(prepared, callbacks, config)
 
@@ -196,70 +207,57 @@ class BaseForecaster(abc.ABC):
             raise
         return self
 
-    def predict(self, frame, future=None):
+    def predict(self, frame, future=None, *, static=None):
         """Forecasts the `horizon` steps after the end of `frame`, in the original units.
 
         Args:
             frame: at least `lookback` rows with the fitted columns; its last `lookback`
-                rows are the input.
+                rows are the input. Long format for a model fitted on many series: each
+                series is forecast from its own last rows, all in one batch.
             future: with `known_future` columns, a DataFrame holding their values for the
-                `horizon` timestamps after `frame`'s end.
+                `horizon` timestamps after `frame`'s end (in long format, with the id
+                column naming each row's series).
+            static: as for `fit`, when the static columns are not in `frame`.
 
         Returns:
-            A DataFrame indexed by the `horizon` timestamps after `frame`'s end, one column
-            per target.
+            A DataFrame indexed by the `horizon` timestamps (or steps) after `frame`'s end,
+            one column per target; in long format the series stacked, the id column
+            first. Non-negative targets (`schema_["nonnegative"]`) are never below 0.
         """
         self._check_fitted()
-        frame = self.check_frame(frame)
-        lookback, horizon = self.data.lookback, self.data.horizon
-        if len(frame) < lookback:
-            raise DataError(f"predict needs at least lookback = {lookback} rows, got {len(frame)}")
-        offset = to_offset(self.schema_["freq"])
-        index = pd.date_range(frame.index[-1], periods=horizon + 1, freq=offset)[1:]
-        recent = frame.iloc[-lookback:]
-        needed = list(dict.fromkeys([*self.schema_["inputs"], *self.data.known_future]))
-        gaps = recent[needed].isna().any(axis=1)
-        if gaps.any():
-            raise DataError(
-                f"predict's input rows must be complete; row {recent.index[gaps.argmax()]} "
-                "has a missing value"
-            )
-        if self.data.known_future:
-            recent = pd.concat([recent, self._future_rows(future, index)])
-        else:
-            recent = pd.concat([recent, pd.DataFrame(index=index, columns=recent.columns)])
-        recent = recent.astype("float64").fillna(0.0)  # unknown future targets are never read
-        windows = make_windows(self.scaler_.transform(recent), self.window_spec())
-        x, _ = windows.numpy()
-        scaled = self._forecast(x)[0]  # (1, H, T) -> (H, T)
-        values = self.scaler_.inverse_transform(scaled, columns=self.schema_["targets"])
-        return pd.DataFrame(values, index=index, columns=self.schema_["targets"])
+        return forecasting.predict(self, frame, future, static)
 
-    def evaluate(self, frame):
+    def evaluate(self, frame, *, static=None):
         """Scores every window of `frame` (stride 1), in original units and scaled.
 
         Args:
             frame: a test frame that starts `lookback` rows before its first forecast
-                step, e.g. `forecaster.split(...).test`.
+                step, e.g. `forecaster.split(...).test` (long format: each series so).
+            static: as for `fit`, when the static columns are not in `frame`.
 
         Returns:
             A dict with "mae", "mse", "rmse", "mape", "smape" and "mase" in the original
-            units, the same names prefixed "scaled_" on the scaled values, and "windows".
-            MASE divides by the training part's in-sample seasonal-naive error.
+            units, the same names prefixed "scaled_" on the scaled values, and "windows"
+            (and "series" in long format), pooled over every window of every series.
+            MASE divides each series' errors by its training part's in-sample
+            seasonal-naive error; `evaluate_series` gives the scores per series.
         """
         self._check_fitted()
-        frame = self.check_frame(frame)
-        windows = make_windows(self.scaler_.transform(frame), self.window_spec(stride=1))
-        x, y = windows.numpy()
-        forecast = self._forecast(x)
-        targets = self.schema_["targets"]
-        scores = metrics.scores(
-            self.scaler_.inverse_transform(y, columns=targets),
-            self.scaler_.inverse_transform(forecast, columns=targets),
-            np.asarray(self.schema_["mase_scale"]),
-        )
-        scaled = metrics.scores(y, forecast, np.asarray(self.schema_["scaled_mase_scale"]))
-        return {**scores, **{f"scaled_{k}": v for k, v in scaled.items()}, "windows": len(y)}
+        return forecasting.evaluate(self, frame, static)
+
+    def evaluate_series(self, frame, *, static=None):
+        """Scores per series: a DataFrame indexed by the series ids, a column per metric.
+
+        Args:
+            frame: as for `evaluate`.
+            static: as for `fit`.
+
+        Returns:
+            One row per series of `frame` (one row, "None", for a wide frame) with "mae",
+            "mse", "rmse", "mape", "smape", "mase" in the original units and "windows".
+        """
+        self._check_fitted()
+        return forecasting.evaluate_series(self, frame, static)
 
     def plot(self, frame, actual=None, future=None, path=None, history_steps=None):
         """Plots the forecast after `frame` beside its recent history (and `actual`).
@@ -297,17 +295,29 @@ class BaseForecaster(abc.ABC):
         return saving.load(path)
 
     def backtest(self, frame, folds=5, **options):
-        """Rolling-origin backtest; see `forecaster.evaluation.backtest` for the options."""
+        """Rolling-origin backtest; see `forecaster.evaluation.backtest` for the options.
+
+        Raises:
+            DataError: `frame` is in long format: backtests of global models are not built
+                yet (evaluate each series' test part with `evaluate_series` instead).
+        """
+        if preparation.series_column(self.data, preparation.check_frame(frame)) is not None:
+            raise DataError(
+                "backtests of a long frame (many series) are not built yet; backtest one "
+                "series (frame[frame[id_col] == key]) or score the test parts with "
+                "evaluate_series"
+            )
         return backtest(self, frame, folds=folds, **options)
 
     def check_frame(self, frame):
-        """Returns `frame` if it is one wide series on a DatetimeIndex with the fitted columns.
+        """Returns `frame` if it has the fitted columns, index kind and format (wide or long).
 
         Raises:
-            DataError: it is not, naming what is wrong.
+            DataError: it does not, naming what is wrong.
         """
         frame = preparation.check_frame(frame)
         if self.schema_ is not None:
+            forecasting.check_kind(self, frame)
             needed = [*self.schema_["inputs"], *self.schema_["targets"], *self.data.known_future]
             absent = [c for c in dict.fromkeys(needed) if c not in frame.columns]
             if absent:
@@ -324,7 +334,11 @@ class BaseForecaster(abc.ABC):
             stride: rows between windows; None: the configured `stride`.
         """
         self._check_fitted()
-        spec = self.data.window_spec(inputs=self.schema_["inputs"], targets=self.schema_["targets"])
+        spec = self.data.window_spec(
+            inputs=self.schema_["inputs"],
+            targets=self.schema_["targets"],
+            static=forecasting.encoding(self).columns,
+        )
         return spec if stride is None else dataclasses.replace(spec, stride=stride)
 
     # -- helpers ------------------------------------------------------------------------
@@ -336,18 +350,3 @@ class BaseForecaster(abc.ABC):
     def _check_fitted(self):
         if self.schema_ is None:
             raise RuntimeError(f"this {type(self).__name__} is not fitted; call fit(frame) first")
-
-    def _future_rows(self, future, index):
-        names = list(self.data.known_future)
-        if future is None:
-            raise DataError(
-                f"known-future columns {names} need their values over the horizon: pass "
-                f"future=, a DataFrame with them for the {len(index)} timestamps from {index[0]}"
-            )
-        missing = index.difference(future.index)
-        if len(missing):
-            raise DataError(f"future has no row for {missing[0]}; it must cover {len(index)} steps")
-        absent = [c for c in names if c not in future.columns]
-        if absent:
-            raise DataError(f"future has no known-future column {absent[0]!r}")
-        return future.loc[index, names]

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from forecaster.config import DataConfig, NetworkConfig, TrainConfig, route
-from forecaster.estimators import distribute
+from forecaster.estimators import distribute, forecasting
 from forecaster.estimators.base import BaseForecaster
 from forecaster.estimators.saving import loadable
 from forecaster.networks import Shapes, build_network
@@ -158,9 +158,13 @@ class Forecaster(BaseForecaster):
             inputs=len(train.input_columns),
             targets=len(train.target_columns),
             known=len(train.future_columns),
+            static=len(train.static_columns),
+            categories=forecasting.encoding(self).categories,
         )
+        inputs, targets = list(train.input_columns), list(train.target_columns)
+        positions = [inputs.index(t) for t in targets] if set(targets) <= set(inputs) else None
         with distribute.scope(strategy):
-            model = self._compiled(build_network(self.network, shapes), config)
+            model = self._compiled(build_network(self.network, shapes, positions), config)
         with distribute.writable_folder(config.checkpoint_dir, strategy) as checkpoints:
             history = self._train(model, train, val, config, callbacks, checkpoints, strategy)
         losses = history.history["loss"]
@@ -174,7 +178,7 @@ class Forecaster(BaseForecaster):
         if strategy is not None:
             # Distributed variables would tie predict and save to the strategy (and, across
             # workers, to collective ops every worker must join): keep a one-device copy.
-            single = self._compiled(build_network(self.network, shapes), config)
+            single = self._compiled(build_network(self.network, shapes, positions), config)
             single.set_weights(model.get_weights())
             single.optimizer.build(single.trainable_variables)
             for mine, trained in zip(

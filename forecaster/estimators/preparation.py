@@ -29,6 +29,7 @@ from forecaster.data import (
     stream_windows,
 )
 from forecaster.data.timestamps import season_length, to_offset
+from forecaster.estimators import statics
 from forecaster.evaluation import metrics
 
 
@@ -56,22 +57,65 @@ class Prepared:
 
 
 def check_frame(frame):
-    """Returns `frame` if it is one wide series on a DatetimeIndex, else raises `DataError`."""
-    if not isinstance(frame, pd.DataFrame) or not isinstance(frame.index, pd.DatetimeIndex):
+    """Returns `frame` if it is a DataFrame on a DatetimeIndex or a step index, else raises.
+
+    A step index (integers, as `read_csv(..., time_col=False)` gives a series without
+    timestamps) counts steps of a regular series; a long frame (many series) repeats it,
+    or the timestamps, once per series.
+    """
+    if not isinstance(frame, pd.DataFrame) or not (
+        isinstance(frame.index, pd.DatetimeIndex) or is_step_index(frame.index)
+    ):
         raise DataError(
-            f"expected a DataFrame on a DatetimeIndex (as from forecaster.read_csv), "
-            f"got {type(frame).__name__}"
-            + ("" if not isinstance(frame, pd.DataFrame) else " without one")
-        )
-    if frame.attrs.get("id_col") is not None:
-        raise DataError(
-            f"the frame is in long format (id_col={frame.attrs['id_col']!r}); forecasters "
-            "fit one wide series: select one series, e.g. frame[frame[id_col] == key]"
+            "expected a DataFrame on a DatetimeIndex or a step index (as from "
+            f"forecaster.read_csv), got {type(frame).__name__}"
+            + ("" if not isinstance(frame, pd.DataFrame) else f" on a {type(frame.index).__name__}")
         )
     return frame
 
 
-def holdout(data, frame, val=None, *, hold_out=True):
+def is_step_index(index):
+    """Whether `index` counts steps (integers) rather than holding timestamps."""
+    return not isinstance(index, pd.DatetimeIndex) and pd.api.types.is_integer_dtype(index.dtype)
+
+
+def series_column(data, frame):
+    """The frame's series column: `data.id_col`, else `frame.attrs["id_col"]`; None: wide.
+
+    Raises:
+        DataError: the column is not in the frame.
+    """
+    id_col = data.id_col or frame.attrs.get("id_col")
+    if id_col is not None and id_col not in frame.columns:
+        raise DataError(
+            f"id column {id_col!r} is not in the frame; columns are {list(frame.columns)}"
+        )
+    return id_col
+
+
+def frame_freq(frame, id_col):
+    """The step of a frame as a pandas frequency; None for a step index.
+
+    Raises:
+        DataError: a frame on timestamps whose step cannot be found.
+    """
+    if is_step_index(frame.index):
+        return None
+    freq = frame.attrs.get("freq") or (frame.index.freq if id_col is None else None)
+    if freq is None:
+        first = (
+            frame.index if id_col is None else frame.index[frame[id_col] == frame[id_col].iloc[0]]
+        )
+        freq = pd.infer_freq(first) if len(first) >= 3 else None
+    if freq is None:
+        raise DataError(
+            "the frame's step is unknown: set frame.attrs['freq'] (e.g. 'h'), or read it "
+            "with forecaster.read_csv, which sets it"
+        )
+    return freq
+
+
+def holdout(data, frame, val=None, *, hold_out=True, id_col=None):
     """The training part of `frame` and the validation part, each checked for a window.
 
     Args:
@@ -81,6 +125,8 @@ def holdout(data, frame, val=None, *, hold_out=True):
             the last `val_fraction` of `frame` (led by `lookback` rows of context).
         hold_out: with no `val`, whether to hold out anything; False trains on every row
             and gives no validation part.
+        id_col: in long format, the series column: each series is cut on its own, and
+            each must fit a window in each part (`make_windows` names one that does not).
 
     Returns:
         `(train, val)`: DataFrames, `val` None when nothing is held out.
@@ -88,7 +134,7 @@ def holdout(data, frame, val=None, *, hold_out=True):
     rows_needed = data.lookback + data.horizon
     if val is not None:
         val = check_frame(val)
-        if len(val) < rows_needed:
+        if id_col is None and len(val) < rows_needed:
             raise DataError(
                 f"the validation part has {len(val)} rows, fewer than lookback + horizon "
                 f"= {rows_needed} needed for one window"
@@ -97,9 +143,9 @@ def holdout(data, frame, val=None, *, hold_out=True):
     if not hold_out:
         return frame, None
     fraction = data.val_fraction
-    parts = split(frame, 1 - fraction, fraction, 0.0, lookback=data.lookback)
+    parts = split(frame, 1 - fraction, fraction, 0.0, lookback=data.lookback, id_col=id_col)
     for name, part in (("training", parts.train), ("validation", parts.val)):
-        if len(part) < rows_needed:
+        if id_col is None and len(part) < rows_needed:
             raise DataError(
                 f"the {name} part has {len(part)} rows (val_fraction={fraction} of "
                 f"{len(frame)}), fewer than lookback + horizon = {rows_needed}; "
@@ -128,49 +174,103 @@ def stream_holdout(data, source, val=None, *, hold_out=True):
     return parts["training"], parts["validation"]
 
 
-def prepare(data, frame, val=None, *, hold_out=True, window_spec=None):
-    """Scaler, schema and windows for fitting on a frame.
+def prepare(data, frame, val=None, *, hold_out=True, window_spec=None, static=None):
+    """Scaler, schema and windows for fitting on a frame: one series, or many (long format).
+
+    In long format (`data.id_col`, or the frame's `attrs["id_col"]`) every series is
+    scaled on its own training rows, windows never cross two series, and the validation
+    part is the end of each series; one model then learns from all of them.
 
     Args:
         data: a `DataConfig`.
-        frame: a wide DataFrame on a DatetimeIndex, as from `forecaster.read_csv`.
+        frame: a wide DataFrame, or a long one with an id column, on a DatetimeIndex or a
+            step index, as from `forecaster.read_csv`.
         val: a fixed validation part (see `holdout`); None: hold out the last
-            `val_fraction` of `frame`, if `hold_out`.
+            `val_fraction` of `frame` (of each series), if `hold_out`.
         hold_out: see `holdout`.
         window_spec: `window_spec(inputs, targets)` gives the training `WindowSpec`;
             None: `data.window_spec` with those columns.
+        static: the static columns as a frame keyed by series (`statics.attach`); None:
+            they are in `frame`.
 
     Returns:
         A `Prepared`.
 
     Raises:
-        DataError: the frame is not one wide series, lacks a configured column, or a
-            part is shorter than one window.
+        DataError: the frame lacks a configured column, a series or part is shorter than
+            one window, or calendar features are asked of a series without timestamps.
     """
     frame = check_frame(frame)
-    inputs, targets = resolve_columns(data.window_spec(), frame.columns)
+    id_col = series_column(data, frame)
+    frame = statics.attach(frame, static, data.static, id_col)
+    if data.calendar and is_step_index(frame.index):
+        raise DataError(
+            f"calendar features {list(data.calendar)} need timestamps; this frame is "
+            "indexed by step: drop calendar= or read the file with its time column"
+        )
+    resolving = dataclasses.replace(data.window_spec(), static=data.static)
+    inputs, targets = resolve_columns(resolving, frame.columns, id_col)
     rows_needed = data.lookback + data.horizon
-    if len(frame) < rows_needed:
+    if id_col is None and len(frame) < rows_needed:
         raise DataError(
             f"the frame has {len(frame)} rows, fewer than lookback + horizon = "
             f"{rows_needed} needed for one window"
         )
-    train_part, val_part = holdout(data, frame, val, hold_out=hold_out)
+    train_part, val_part = holdout(data, frame, val, hold_out=hold_out, id_col=id_col)
+    if val_part is not None:
+        val_part = statics.attach(val_part, static, data.static, id_col)
     scaled_columns = list(dict.fromkeys([*inputs, *targets, *data.known_future]))
-    scaler = Scaler(data.scaler).fit(train_part, columns=scaled_columns)
-    scaled_train = scaler.transform(train_part)
-    freq = frame.attrs.get("freq") or frame.index.freq
-    season = data.season or season_length(freq)
+    scaler = Scaler(data.scaler).fit(train_part, columns=scaled_columns, id_col=id_col)
+    encoding = statics.Statics.fit(
+        train_part, data.static, id_col=id_col, series_embedding=data.series_embedding
+    )
+    scaled_train = encoding.encode(scaler.transform(train_part))
+    freq = frame_freq(frame, id_col)
+    season = data.season or (season_length(freq) if freq is not None else 1)
+    raw_targets = train_part[list(targets)].to_numpy(dtype=np.float64)
     scaled_targets = scaled_train[list(targets)].to_numpy(dtype=np.float64)
-    schema = _schema(inputs, targets, frame.columns, freq, frame.index[-1], season)
-    schema["mase_scale"] = mase_scale(
-        train_part[list(targets)].to_numpy(dtype=np.float64), season
-    ).tolist()
-    schema["scaled_mase_scale"] = mase_scale(scaled_targets, season).tolist()
+    schema = _schema(inputs, targets, frame.columns, freq, frame.index.max(), season)
+    schema.update(id_col=id_col, statics=encoding.to_dict())
+    schema.update(nonnegative_schema(data, raw_targets))
+    keys = list(scaler.scalers)
+    schema["series"] = [plain(key) for key in keys]
+    raw = series_mase_scales(train_part, id_col, keys, list(targets), season)
+    _, spread = scaler.series_statistics(keys)
+    where = [scaled_columns.index(t) for t in targets]
+    # The scalers are affine per column, so scaled differences are the raw ones / scale.
+    scaled = raw / spread[:, where]
+    if id_col is None:
+        raw, scaled = raw[0], scaled[0]
+    schema["mase_scale"], schema["scaled_mase_scale"] = raw.tolist(), scaled.tolist()
     spec = _training_spec(data, window_spec, inputs, targets)
-    train = make_windows(scaled_train, spec)
-    val = None if val_part is None else make_windows(scaler.transform(val_part), spec)
+    spec = dataclasses.replace(spec, static=tuple(encoding.columns))
+    train = make_windows(scaled_train, spec, id_col=id_col)
+    val = None
+    if val_part is not None:
+        val = make_windows(encoding.encode(scaler.transform(val_part)), spec, id_col=id_col)
     return Prepared(scaler, schema, train, val, scaled_targets.mean(axis=0))
+
+
+def nonnegative_schema(data, raw_targets):
+    """The schema's "nonnegative" (declared, or detected on the training targets) and how."""
+    if data.nonnegative is not None:
+        return {"nonnegative": data.nonnegative, "nonnegative_detected": False}
+    detected = bool(np.all(raw_targets[np.isfinite(raw_targets)] >= 0))
+    return {"nonnegative": detected, "nonnegative_detected": True}
+
+
+def series_mase_scales(frame, id_col, keys, targets, season):
+    """Each series' in-sample seasonal-naive MAE per target, `(len(keys), targets)`."""
+    values = frame[targets].to_numpy(dtype=np.float64)
+    if id_col is None:
+        return mase_scale(values, season)[None]
+    positions = pd.Series(np.arange(len(frame))).groupby(frame[id_col].to_numpy()).indices
+    return np.stack([mase_scale(values[positions[key]], season) for key in keys])
+
+
+def plain(value):
+    """A NumPy scalar as the Python value JSON writes (series ids in the schema)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def prepare_stream(
@@ -202,6 +302,11 @@ def prepare_stream(
         DataError: a row of the data is bad, or a part is shorter than one window.
     """
     _check_sources(source=source, val=val)
+    if data.id_col or data.static or data.series_embedding:
+        raise DataError(
+            "fit_stream reads one wide series; id_col, static and series_embedding need "
+            "a frame: fit(frame)"
+        )
     inputs, targets = resolve_columns(data.window_spec(), source.columns, where="source")
     train_part, val_part = stream_holdout(data, source, val, hold_out=hold_out)
     scaled_columns = list(dict.fromkeys([*inputs, *targets, *data.known_future]))
@@ -214,6 +319,8 @@ def prepare_stream(
     center, scale = scaler.statistics()
     where = [scaled_columns.index(t) for t in targets]
     schema = _schema(inputs, targets, source.columns, source.freq, last, season)
+    schema.update(id_col=None, statics=statics.Statics().to_dict(), series=[None])
+    schema.update(nonnegative_schema(data, np.array([sums.low])))
     schema["mase_scale"] = sums.seasonal_scale().tolist()
     # The scalers are affine per column, so scaled differences are the raw ones / scale.
     schema["scaled_mase_scale"] = (sums.seasonal_scale() / scale[where]).tolist()
@@ -242,8 +349,10 @@ def _schema(inputs, targets, names, freq, last_timestamp, season):
         "inputs": list(inputs),
         "targets": list(targets),
         "columns": list(names),
-        "freq": to_offset(freq).freqstr,
-        "last_timestamp": last_timestamp.isoformat(),
+        "freq": None if freq is None else to_offset(freq).freqstr,
+        "last_timestamp": last_timestamp.isoformat()
+        if hasattr(last_timestamp, "isoformat")
+        else int(last_timestamp),
         "season": season,
     }
 
@@ -262,10 +371,13 @@ class _TargetSums:
         self.tail = None  # the last `season` rows seen, `(season, targets)`
         self.total, self.count, self.last = 0.0, 0, None
         self.sum, self.rows = 0.0, 0
+        self.low = np.inf  # the smallest target value seen
 
     def update(self, chunk):
         """Adds a chunk's values and seasonal differences, its first rows against the tail."""
         values = chunk[self.targets].to_numpy(dtype=np.float64)
+        if values.size:
+            self.low = min(self.low, float(np.nanmin(values)))
         self.sum, self.rows = self.sum + values.sum(axis=0), self.rows + len(values)
         if self.tail is not None:
             values = np.concatenate([self.tail, values])

@@ -19,14 +19,15 @@ from forecaster.networks.stacked import build_direct, build_recursive, build_seq
 __all__ = ["Shapes", "build_network"]
 
 
-def build_network(config, shapes):
+def build_network(config, shapes, target_positions=None):
     """Builds the network `config.architecture` names for `shapes`.
 
     Args:
         config: a `NetworkConfig`.
         shapes: a `Shapes`; for "recursive", with `horizon=1`; for "segment", with
-            `inputs == targets`, no covariates, and lookback and horizon multiples of
-            `config.segment_length`.
+            lookback and horizon multiples of `config.segment_length`.
+        target_positions: for "segment", each target's position among the past inputs
+            (the other inputs are past covariates); None: the inputs are the targets.
 
     Returns:
         An uncompiled `keras.Model` from the inputs to `(batch, horizon, targets)`.
@@ -35,6 +36,6 @@ def build_network(config, shapes):
         >>> model = build_network(NetworkConfig(cell="cifg", layers=2), Shapes(96, 24, 7, 1))
     """
     if config.architecture == "segment":
-        return build_segment(config, shapes)
+        return build_segment(config, shapes, target_positions)
     builders = {"direct": build_direct, "seq2seq": build_seq2seq, "recursive": build_recursive}
     return builders[config.architecture](config, shapes)

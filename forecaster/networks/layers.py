@@ -17,7 +17,10 @@ class Shapes:
         inputs: past input features.
         targets: forecast features.
         known: known-future features (over lookback + horizon), 0 for none.
-        static: static features, 0 for none.
+        static: static features, 0 for none: numeric values, then one code per
+            categorical static (`categories`).
+        categories: the number of codes of each categorical static, the last
+            `len(categories)` static features (code 0 stands for a value never seen).
     """
 
     lookback: int
@@ -26,6 +29,30 @@ class Shapes:
     targets: int
     known: int = 0
     static: int = 0
+    categories: tuple = ()
+
+    @property
+    def static_width(self):
+        """The static features' width once each category is embedded (`static_features`)."""
+        return self.static - len(self.categories)
+
+
+def static_features(static, shapes, config):
+    """The static input `(batch, static)` with each categorical code embedded.
+
+    The numeric values pass as they are; each code becomes a learned vector of
+    `config.embedding_size` values (`keras.layers.Embedding`), all concatenated.
+    """
+    if not shapes.categories:
+        return static
+    numeric = shapes.static - len(shapes.categories)
+    parts = [static[:, :numeric]] if numeric else []
+    for i, size in enumerate(shapes.categories):
+        codes = keras.ops.cast(static[:, numeric + i], "int32")
+        parts.append(
+            keras.layers.Embedding(size, config.embedding_size, name=f"static_embedding_{i}")(codes)
+        )
+    return parts[0] if len(parts) == 1 else keras.layers.Concatenate()(parts)
 
 
 def make_cell(config, units):

@@ -41,7 +41,7 @@ import numbers
 import keras
 from keras import ops
 
-from forecaster.networks.layers import head, make_cell, recurrent
+from forecaster.networks.layers import head, make_cell, recurrent, static_features
 from forecaster.networks.segment_layers import SegmentQueries, TakeChannels, WindowNormalization
 
 
@@ -226,7 +226,8 @@ def _decode(config, shapes, stack, states, named):
         horizon = named["future"][:, shapes.lookback :]  # (B, L+H, K) -> (B, H, K)
         parts.append(_by_segment(horizon, config.segment_length))  # (B, M, W*K)
     if "static" in named:
-        parts.append(ops.repeat(named["static"][:, None], segments, axis=1))  # (B, M, S)
+        static = static_features(named["static"], shapes, config)  # categories embedded
+        parts.append(ops.repeat(static[:, None], segments, axis=1))  # (B, M, S)
     if parts:
         x = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)  # (B, M, W*K+S)
         x = keras.layers.Dense(config.units, name="covariate_queries")(x)  # (B, M, D)

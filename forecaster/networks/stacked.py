@@ -15,10 +15,10 @@ The output is `(horizon, targets)`.
 
 import keras
 
-from forecaster.networks.layers import head, make_cell, recurrent
+from forecaster.networks.layers import head, make_cell, recurrent, static_features
 
 
-def _inputs(shapes):
+def _inputs(shapes, config):
     """The model's Keras inputs and the encoder's input sequence `(batch, lookback, .)`."""
     past = keras.Input((shapes.lookback, shapes.inputs), name="past")
     if not (shapes.known or shapes.static):
@@ -32,7 +32,8 @@ def _inputs(shapes):
         )
         parts.append(future[:, : shapes.lookback])
     if shapes.static:
-        static = named["static"] = keras.Input((shapes.static,), name="static")
+        named["static"] = keras.Input((shapes.static,), name="static")
+        static = static_features(named["static"], shapes, config)
         parts.append(_tiled(static, shapes.lookback))
     return named, keras.layers.Concatenate()(parts), future, static
 
@@ -72,7 +73,7 @@ def encode(sequence, config, return_states=False):
 
 def build_direct(config, shapes, name=None):
     """Encoder and a dense head emitting `(horizon, targets)` at once."""
-    inputs, sequence, future, static = _inputs(shapes)
+    inputs, sequence, future, static = _inputs(shapes, config)
     summary = encode(sequence, config)
     parts = [summary]
     if future is not None:
@@ -88,7 +89,7 @@ def build_direct(config, shapes, name=None):
 
 def build_seq2seq(config, shapes):
     """Encoder-decoder: the decoder starts from the encoder's states and reads the future."""
-    inputs, sequence, future, static = _inputs(shapes)
+    inputs, sequence, future, static = _inputs(shapes, config)
     summary, states = encode(sequence, config, return_states=True)
     if future is not None:
         steps = [future[:, shapes.lookback :]]

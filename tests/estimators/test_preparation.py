@@ -27,9 +27,10 @@ def test_preparation_sits_below_the_forecasters():
     edges = structure.edges(structure.modules())
     imported = {t for s, t in edges if s == "forecaster.estimators.preparation"}
     allowed = ("forecaster.data", "forecaster.config", "forecaster.checks")
-    assert all(t.startswith(allowed) or t == "forecaster.evaluation.metrics" for t in imported)
+    below = ("forecaster.evaluation.metrics", "forecaster.estimators.statics")
+    assert all(t.startswith(allowed) or t in below for t in imported)
     users = sorted(s for s, t in edges if t == "forecaster.estimators.preparation")
-    assert users == ["forecaster.estimators.base"]
+    assert users == ["forecaster.estimators.base", "forecaster.estimators.forecasting"]
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,8 @@ def test_bad_frames_are_named(frame):
         preparation.prepare(data, frame)
     with raises_exactly(
         fc.DataError,
-        "expected a DataFrame on a DatetimeIndex (as from forecaster.read_csv), got ndarray",
+        "expected a DataFrame on a DatetimeIndex or a step index (as from forecaster.read_csv), "
+        "got ndarray",
     ):
         preparation.prepare(data, frame.to_numpy())
     with raises_exactly(

@@ -90,7 +90,8 @@ def test_the_estimators_own_check_names_a_bad_frame(airline):
     model = fc.NaiveForecaster(lookback=12, horizon=6)
     with raises_exactly(
         fc.DataError,
-        "expected a DataFrame on a DatetimeIndex (as from forecaster.read_csv), got Series",
+        "expected a DataFrame on a DatetimeIndex or a step index (as from forecaster.read_csv), "
+        "got Series",
     ):
         fc.backtest(model, airline["Passengers"], folds=2)
     fitted = model.clone().fit(airline)

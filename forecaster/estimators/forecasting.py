@@ -1,0 +1,264 @@
+"""Forecasts and scores of a fitted forecaster, for one series or many at once.
+
+`BaseForecaster.predict` and `evaluate` run here. A wide frame is one series; a long frame
+(the id column the fit saw) holds many, each forecast from its own last `lookback` rows in
+one batch through the model, so a global model forecasts thousands of series in one call.
+Every series is scaled with its own training statistics and mapped back with them, and a
+non-negative target (`schema_["nonnegative"]`) is never forecast below 0.
+"""
+
+import numpy as np
+import pandas as pd
+
+from forecaster.data import DataError, make_windows
+from forecaster.data.timestamps import to_offset
+from forecaster.estimators import statics
+from forecaster.estimators.preparation import check_frame, is_step_index
+from forecaster.evaluation import metrics
+
+
+def encoding(model):
+    """The fitted `statics.Statics` of a forecaster (none for one saved before them)."""
+    state = model.schema_.get("statics")
+    return statics.Statics() if state is None else statics.Statics.from_dict(state)
+
+
+def series_bounds(frame, id_col):
+    """Series ids and row ranges `[begin, end)` of a frame whose series are contiguous.
+
+    Raises:
+        DataError: the id column is absent, or a series' rows are split apart.
+    """
+    if id_col is None:
+        return [None], [(0, len(frame))]
+    if id_col not in frame.columns:
+        raise DataError(
+            f"the model was fitted on series in {id_col!r}, which is not in the frame; "
+            f"columns are {list(frame.columns)}"
+        )
+    ids = frame[id_col].to_numpy()
+    change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    begins, ends = np.r_[0, change], np.r_[change, len(ids)]
+    keys = list(ids[begins])
+    if len(set(keys)) != len(keys):
+        raise DataError(f"the rows of each series must be together; sort the frame by {id_col!r}")
+    return keys, list(zip(begins.tolist(), ends.tolist(), strict=True))
+
+
+def horizon_index(last, horizon, freq):
+    """The `horizon` stamps (or steps) after `last`."""
+    if freq is None:
+        return pd.Index(np.arange(int(last) + 1, int(last) + horizon + 1), name="step")
+    offset = to_offset(freq)
+    return pd.date_range(last, periods=horizon + 1, freq=offset)[1:]
+
+
+def check_kind(model, frame):
+    """Refuses a long frame for a wide fit, and a wide one for a long fit."""
+    id_col = model.schema_.get("id_col")
+    if id_col is None and frame.attrs.get("id_col") is not None:
+        raise DataError(
+            f"the model was fitted on one wide series, but the frame is in long format "
+            f"(id_col={frame.attrs['id_col']!r}); select one series, e.g. "
+            "frame[frame[id_col] == key], or fit on the long frame"
+        )
+    if id_col is not None and id_col not in frame.columns:
+        raise DataError(
+            f"the model was fitted on series in {id_col!r}, which is not in the frame; "
+            f"columns are {list(frame.columns)}"
+        )
+    stepped = model.schema_.get("freq") is None
+    if stepped != is_step_index(frame.index):
+        want = "a step index" if stepped else "a DatetimeIndex"
+        raise DataError(
+            f"the model was fitted on a series with {want}; the frame has a "
+            f"{type(frame.index).__name__}"
+        )
+
+
+def predict(model, frame, future=None, static=None):
+    """`BaseForecaster.predict`: the `horizon` steps after each series' end, original units.
+
+    Returns:
+        Wide: a DataFrame on the horizon's stamps, a column per target. Long: the same
+        stacked series by series, the id column first.
+    """
+    data, schema = model.data, model.schema_
+    id_col = schema.get("id_col")
+    frame = model.check_frame(statics.attach(check_frame(frame), static, data.static, id_col))
+    lookback, horizon = data.lookback, data.horizon
+    keys, bounds = series_bounds(frame, id_col)
+    for key, (begin, end) in zip(keys, bounds, strict=True):
+        if end - begin < lookback:
+            label = "" if key is None else f" of series {key!r}"
+            raise DataError(
+                f"predict needs at least lookback = {lookback} rows{label}, got {end - begin}"
+            )
+    positions = np.concatenate([np.arange(end - lookback, end) for _, end in bounds])
+    recent = frame.iloc[positions]
+    needed = list(dict.fromkeys([*schema["inputs"], *data.known_future]))
+    gaps = recent[needed].isna().any(axis=1).to_numpy()
+    if gaps.any():
+        raise DataError(
+            f"predict's input rows must be complete; row {recent.index[gaps.argmax()]}"
+            + ("" if id_col is None else f" of series {recent[id_col].iloc[gaps.argmax()]!r}")
+            + " has a missing value"
+        )
+    stamps = [horizon_index(frame.index[end - 1], horizon, schema["freq"]) for _, end in bounds]
+    block = _block(model, recent, keys, stamps, future)
+    values = forecast_block(model, block, keys)  # (series, horizon, targets)
+    targets = schema["targets"]
+    if id_col is None:
+        return pd.DataFrame(values[0], index=stamps[0], columns=targets)
+    index = stamps[0].append(stamps[1:]) if len(stamps) > 1 else stamps[0]
+    out = pd.DataFrame(values.reshape(-1, len(targets)), index=index, columns=targets)
+    out.insert(0, id_col, np.repeat(np.asarray(keys, dtype=object), horizon))
+    out.attrs.update(id_col=id_col, freq=schema["freq"])
+    return out
+
+
+def _block(model, recent, keys, stamps, future):
+    """Each series' last `lookback` rows and its `horizon` future rows, series by series."""
+    data, schema = model.data, model.schema_
+    id_col = schema.get("id_col")
+    lookback, horizon = data.lookback, data.horizon
+    kept = list(
+        dict.fromkeys([*schema["inputs"], *schema["targets"], *data.known_future, *data.static])
+    )
+    history = recent[kept]
+    rows = stamps[0].append(stamps[1:]) if len(stamps) > 1 else stamps[0]
+    ahead = pd.DataFrame(0.0, index=rows, columns=kept)  # unknown future targets: never read
+    for name in data.static:  # a series' statics hold over its horizon too
+        ahead[name] = np.repeat(history[name].to_numpy()[lookback - 1 :: lookback], horizon)
+    if data.known_future:
+        ahead[list(data.known_future)] = _future_rows(model, future, keys, stamps)
+    history = history.astype({c: "float64" for c in kept if c not in data.static})
+    if id_col is not None:
+        history.insert(0, id_col, recent[id_col].to_numpy())
+        ahead.insert(0, id_col, np.repeat(np.asarray(keys, dtype=object), horizon))
+    block = pd.concat([history, ahead])
+    series = np.r_[
+        np.repeat(np.arange(len(keys)), lookback), np.repeat(np.arange(len(keys)), horizon)
+    ]
+    order = np.argsort(series, kind="stable")  # each series' history, then its horizon
+    block = block.iloc[order]
+    block.attrs = {"id_col": id_col}
+    return block
+
+
+def _future_rows(model, future, keys, stamps):
+    """The known-future values over each series' horizon, `(series * horizon, known)`."""
+    names = list(model.data.known_future)
+    id_col = model.schema_.get("id_col")
+    if future is None:
+        raise DataError(
+            f"known-future columns {names} need their values over the horizon: pass "
+            f"future=, a DataFrame with them for the {len(stamps[0])} "
+            f"{'steps' if model.schema_['freq'] is None else 'timestamps'} from {stamps[0][0]}"
+            + ("" if id_col is None else f", and {id_col!r} naming each row's series")
+        )
+    absent = [c for c in names if c not in future.columns]
+    if absent:
+        raise DataError(f"future has no known-future column {absent[0]!r}")
+    parts = []
+    for key, index in zip(keys, stamps, strict=True):
+        rows = future if id_col is None else future[future[id_col] == key]
+        missing = index.difference(rows.index)
+        if len(missing):
+            label = "" if key is None else f" of series {key!r}"
+            raise DataError(
+                f"future has no row for {missing[0]}{label}; it must cover {len(index)} steps"
+            )
+        parts.append(rows.loc[index, names].to_numpy(dtype="float64"))
+    return np.concatenate(parts)
+
+
+def forecast_block(model, block, keys):
+    """Forecasts from a block of `lookback + horizon` rows per series, original units."""
+    data, schema = model.data, model.schema_
+    spec = model.window_spec(stride=data.lookback + data.horizon)
+    scaled = encoding(model).encode(model.scaler_.transform(block))
+    windows = make_windows(scaled, spec, id_col=schema.get("id_col"))
+    x, _ = windows.numpy()
+    forecast = model._forecast(x)  # (series, horizon, targets), scaled
+    center, scale = target_statistics(model, keys)
+    return floor(model, forecast * scale[:, None] + center[:, None], 0.0)
+
+
+def target_statistics(model, keys):
+    """`(center, scale)` of the targets for the series `keys`, `(len(keys), targets)`."""
+    scaler, targets = model.scaler_, model.schema_["targets"]
+    where = [scaler.columns.index(t) for t in targets]
+    center, scale = scaler.series_statistics(keys)
+    return center[:, where], scale[:, where]
+
+
+def floor(model, values, bound):
+    """`values` kept at or above `bound` when the targets are non-negative."""
+    if model.schema_.get("nonnegative"):
+        return np.maximum(values, bound)
+    return values
+
+
+def scored_windows(model, frame, static=None):
+    """`(y, forecast, series, (center, scale))` of every window of `frame` (stride 1).
+
+    `y` and `forecast` are scaled, `(windows, horizon, targets)`; `y * scale + center`
+    gives the original units. `series` is each window's position in
+    `model.schema_["series"]`.
+    """
+    schema = model.schema_
+    id_col = schema.get("id_col")
+    frame = statics.attach(check_frame(frame), static, model.data.static, id_col)
+    frame = model.check_frame(frame)
+    scaled = encoding(model).encode(model.scaler_.transform(frame))
+    windows = make_windows(scaled, model.window_spec(stride=1), id_col=id_col)
+    x, y = windows.numpy()
+    center, scale = target_statistics(model, windows.keys)
+    series = windows.series
+    center, scale = center[series][:, None], scale[series][:, None]  # (windows, 1, targets)
+    forecast = floor(model, model._forecast(x), -center / scale)  # 0 in the original units
+    fitted = {statics_key(key): i for i, key in enumerate(schema.get("series", [None]))}
+    positions = np.array([fitted[statics_key(key)] for key in windows.keys])[series]
+    return y, forecast, positions, (center, scale)
+
+
+def statics_key(key):
+    """A series id as the schema stores it (JSON turns NumPy scalars into Python ones)."""
+    return key.item() if isinstance(key, np.generic) else key
+
+
+def evaluate(model, frame, static=None):
+    """`BaseForecaster.evaluate`: every window's scores, pooled, original units and scaled."""
+    y, forecast, positions, (center, scale) = scored_windows(model, frame, static)
+    schema = model.schema_
+    raw_scale = np.asarray(schema["mase_scale"], np.float64)
+    scaled_scale = np.asarray(schema["scaled_mase_scale"], np.float64)
+    if schema.get("id_col") is not None:  # one row per fitted series
+        raw_scale, scaled_scale = raw_scale[positions][:, None], scaled_scale[positions][:, None]
+    scores = metrics.scores(y * scale + center, forecast * scale + center, raw_scale)
+    scaled = metrics.scores(y, forecast, scaled_scale)
+    result = {**scores, **{f"scaled_{k}": v for k, v in scaled.items()}, "windows": len(y)}
+    if schema.get("id_col") is not None:
+        result["series"] = len(np.unique(positions))
+    return result
+
+
+def evaluate_series(model, frame, static=None):
+    """Scores per series: a DataFrame indexed by series id, a column per metric."""
+    y, forecast, positions, (center, scale) = scored_windows(model, frame, static)
+    actual, forecast = y * scale + center, forecast * scale + center
+    schema = model.schema_
+    raw_scale = np.asarray(schema["mase_scale"], np.float64)
+    if schema.get("id_col") is None:
+        raw_scale = raw_scale[None]
+    rows = {}
+    for position in np.unique(positions):
+        mine = positions == position
+        rows[schema["series"][position]] = {
+            **metrics.scores(actual[mine], forecast[mine], raw_scale[position]),
+            "windows": int(mine.sum()),
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = schema.get("id_col") or "series"
+    return table
