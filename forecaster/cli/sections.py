@@ -74,7 +74,8 @@ class SourceConfig:
         path: a CSV file, relative to the working directory (or, with benchmark, the file
             or a folder holding it).
         rows: keep only the last `rows` rows; None: all.
-        time_col: the time column(s), as in `forecaster.read_csv`.
+        time_col: the time column(s), or false for rows that are steps without
+            timestamps, as in `forecaster.read_csv`.
         columns: the columns to read, as in `forecaster.read_csv`.
         date_format: the timestamps' format, as in `forecaster.read_csv`.
         freq: the series' frequency, as in `forecaster.read_csv`.
@@ -94,7 +95,7 @@ class SourceConfig:
     benchmark: str | None = None
     path: str | None = None
     rows: int | None = None
-    time_col: str | tuple | None = None
+    time_col: str | tuple | bool | None = None
     columns: tuple | None = None
     date_format: str | None = None
     freq: str | None = None
@@ -126,6 +127,10 @@ class SourceConfig:
         if self.benchmark is not None:
             checks.choice("benchmark", self.benchmark, tuple(BENCHMARKS))
         checks.positive_int("rows", self.rows, optional=True)
+        if self.time_col is True:
+            raise checks.InvalidValueError(
+                "time_col", "time_col must be column names, or false for steps, got True"
+            )
         if self.missing is not None:
             checks.choice("missing", self.missing, MISSING_POLICIES)
         if self.categorical is not None:

@@ -12,8 +12,14 @@ One candidate is the time column. Of several, those whose values read as stamps 
 if one of them gives every row its own stamp and the others repeat theirs (a ``date``
 beside a ``datetime``), that finest one is chosen and the others dropped with a note;
 otherwise the file is refused with the exact ``time_col=`` (and ``columns=``) to pass.
+Where no candidate is found, the refusal offers the reading without timestamps that fits
+the file, if one does (`forecaster.data.steps.advice`).
+
+`coarse_advice` says which column makes stamps unique when many rows share theirs: a
+column of times of day to read with the date, or a column of series ids (long format).
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -44,6 +50,11 @@ CALENDAR_PARTS = ("year", "month", "day", "hour", "minute", "second")
 HOUR_NAMES = ("hour", "hr", "hh")
 # Header names of a column that only counts the rows (pandas writes '' for its index).
 INDEX_NAMES = ("", "index", "no", "no.", "#", "row", "unnamed: 0")
+# Words that make a column of numbers a series id.
+_ID_WORDS = ("id", "store", "series", "item", "sensor", "station", "code", "key", "sku", "unit")
+# Words in the name of a column that divides a stamp's period rather than naming a series.
+_PERIOD_WORDS = ("hour", "week", "minute", "time", "period", "interval", "slot", "quarter")
+_SHOWN = 12  # column names a message lists before it cuts the list short
 
 
 def listed(names):
@@ -56,7 +67,7 @@ def time_columns(table, time_col, name, exclude=()):
     return find_time_columns(table, time_col, name, exclude)[0]
 
 
-def find_time_columns(table, time_col, name, exclude=()):
+def find_time_columns(table, time_col, name, exclude=(), without=None):
     """The columns that hold a table's timestamps: those named, or the ones found.
 
     Args:
@@ -65,6 +76,9 @@ def find_time_columns(table, time_col, name, exclude=()):
         time_col: a column name, a list of them, or None to find them (module docstring).
         name: the file's name, for the messages.
         exclude: columns that are not candidates (the value columns asked for).
+        without: a function giving `(advice, fix)` for a file where no time column is
+            found: the reading without timestamps that fits it (``"time_col=False if
+            ..."`` and ``{"time_col": False}``), or None when none does.
 
     Returns:
         `(columns, dropped)`: the time column names, and the coarser candidates dropped
@@ -86,9 +100,11 @@ def find_time_columns(table, time_col, name, exclude=()):
         return wanted, []
     candidates = _candidates(table, exclude)
     if not candidates:
+        advice, fix = (without and without()) or (None, None)
         raise DataError(
             f"{name} has no column named like a time column {TIME_COLUMN_NAMES}; pass "
-            f"time_col= with one of {list(table.columns)}"
+            f"time_col= with one of {shown(table.columns)}" + (f", or {advice}" if advice else ""),
+            fix=fix,
         )
     if len(candidates) == 1 or len(table) == 0:
         return candidates[0], []
@@ -192,6 +208,20 @@ def _finest(table, candidates, name, exclude):
     )
 
 
+def shown(names):
+    """Column names as a message lists them: all of a few, the first and last of many.
+
+    Example:
+        >>> shown(["a", "b"]), shown([f"V{i}" for i in range(1, 962)])
+        ("['a', 'b']", "['V1', 'V2', 'V3', 'V4', 'V5', 'V6', ..., 'V961'] (961 columns)")
+    """
+    names = list(names)
+    if len(names) <= _SHOWN:
+        return repr(names)
+    head = ", ".join(repr(n) for n in names[: _SHOWN // 2])
+    return f"[{head}, ..., {names[-1]!r}] ({len(names)} columns)"
+
+
 def spelled(columns):
     """One column as its quoted name, several as a list: as `time_col=` takes them."""
     return repr(columns[0]) if len(columns) == 1 else repr(list(columns))
@@ -219,3 +249,44 @@ def index_column(table):
     if first.strip().lower() in ("", "unnamed: 0"):  # pandas's index, maybe of a selection
         return first if (np.diff(counts) > 0).all() else None
     return first if np.array_equal(counts, counts[0] + np.arange(len(counts))) else None
+
+
+def coarse_advice(strings, times, time_cols):
+    """What makes repeated stamps unique: a time-of-day column, or a series id column.
+
+    Args:
+        strings: the file's columns as text.
+        times: each row's stamp.
+        time_cols: the time column(s).
+
+    Returns:
+        `(advice, fix)` for `forecaster.data.timestamps.check_repeats`, or None when no
+        column does.
+    """
+    others = [c for c in strings.columns if c not in time_cols]
+    for column in others:
+        lower = column.strip().lower()
+        named = lower.endswith("time") or "hour" in lower or lower in HOUR_NAMES
+        if times_of_day(strings[column], named=named):
+            together = [*time_cols, column]
+            rest = [c for c in others if c != column]
+            return (
+                f"pass time_col={together}, columns={rest}",
+                {"time_col": together, "columns": rest},
+            )
+    ids = []
+    for column in others:
+        words = set(re.split(r"[^a-z]+", column.lower()))
+        if "he" in words or any(part in column.lower() for part in _PERIOD_WORDS):
+            continue  # a part of the time (week, hour ending), not a series
+        cells = strings[column]
+        text = cells.dropna().astype(str)
+        numeric = text.str.match(r"^[+-]?[\d.]+$").all()
+        if cells.isna().any() or (numeric and not words & set(_ID_WORDS)):
+            continue  # an id is never empty; a number is an id only in a column named so
+        if not pd.DataFrame({"t": times, "k": cells.to_numpy()}).duplicated().any():
+            ids.append((text.nunique(), column))
+    if ids:  # the fewest series
+        column = min(ids)[1]
+        return f"pass id_col={column!r} if each of its values is a series", {"id_col": column}
+    return None

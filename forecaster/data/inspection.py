@@ -6,7 +6,9 @@ option and reads again, until the file loads or a refusal names no single option
 result says what was found (time column and step, span, rows, each column's type,
 missing cells and whether it is constant, gaps and duplicated stamps, separator, number
 format, encoding, compression), each problem met with the option that passed it, and the
-`read_csv` call that loads the file. `forecaster inspect FILE` prints it, with the
+`read_csv` call that loads the file. A file in which no time column is found is read by
+step where that fits it (``time_col=False``, or ``id_col=..., orient="rows"`` for one
+series per row: `forecaster.data.steps`). `forecaster inspect FILE` prints it, with the
 config's ``source:`` section.
 """
 
@@ -52,7 +54,7 @@ class Inspection:
             out.append(f"refused: {message}")
             out.append(f"  so: {shown}")
         if self.loaded is not None:
-            out += _found(self.loaded, self.path.name)
+            out += _found(self.loaded, self.path.name, self.options)
         if self.error is not None:
             out.append(f"refused: {self.error}")
         else:
@@ -94,7 +96,7 @@ def inspect_csv(path, **options):
     return Inspection(Path(path), options, steps, None, steps[-1][0])
 
 
-def _found(loaded, name):
+def _found(loaded, name, options):
     frame, text, layout, numbers = (
         loaded.frame,
         loaded.text,
@@ -109,10 +111,7 @@ def _found(loaded, name):
         + (f", {text.compression}-compressed" if text.compression else "")
         + f", separator {layout.sep!r} ({how}), header on line {layout.header_line}, "
         f"numbers written {number}",
-        f"time: {spelled(loaded.time_col)}, step {frame.attrs['freq']!r}, "
-        f"{frame.index.min()} to {frame.index.max()}",
-        f"rows: {loaded.rows} read, {len(frame)} on the grid ({loaded.duplicates} repeated "
-        f"stamps, {loaded.gaps} missing steps)",
+        *(_time(loaded) if loaded.time_col else _steps(loaded, options)),
         "columns:",
     ]
     id_col = frame.attrs.get("id_col")
@@ -131,3 +130,33 @@ def _found(loaded, name):
         )
     out += [f"note: {note}" for note in loaded.notes]
     return out
+
+
+def _time(loaded):
+    """The time column, step and span; the rows read and put on the grid."""
+    frame = loaded.frame
+    return [
+        f"time: {spelled(loaded.time_col)}, step {frame.attrs['freq']!r}, "
+        f"{frame.index.min()} to {frame.index.max()}",
+        f"rows: {loaded.rows} read, {len(frame)} on the grid ({loaded.duplicates} repeated "
+        f"stamps, {loaded.gaps} missing steps)",
+    ]
+
+
+def _steps(loaded, options):
+    """How a series without timestamps was read, and its steps."""
+    frame = loaded.frame
+    how = "orient='rows'" if options.get("orient") == "rows" else "time_col=False"
+    id_col = frame.attrs.get("id_col")
+    if id_col is None:
+        series = f"one series of {len(frame)} steps (0 to {len(frame) - 1})"
+    else:
+        lengths = frame.groupby(id_col, sort=False).size()
+        spread = f"{lengths.min()} to {lengths.max()}"
+        series = (
+            f"{len(lengths)} series of {lengths.max() if lengths.nunique() == 1 else spread} steps"
+        )
+    return [
+        f"time: none ({how}), {series}",
+        f"rows: {loaded.rows} read, {len(frame)} steps",
+    ]

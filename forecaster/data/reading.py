@@ -4,12 +4,16 @@ The result is a plain `pd.DataFrame` (no wrapper class), so everything pandas of
 on it:
 
 - the index is a `pd.DatetimeIndex` (time-zone-aware if the stamps were), sorted, one row
-  per step, with its `freq` set in wide format;
+  per step, with its `freq` set in wide format; for a series without timestamps
+  (``time_col=False``, ``orient="rows"``) it is an int64 step index named ``"step"``
+  (`forecaster.data.steps`);
 - every value column is float64 (categorical columns one-hot encoded on request);
 - in long format (``id_col=``) the id column comes first as strings and the rows are sorted
-  by series, then time; each series is on its own regular grid;
-- ``frame.attrs`` holds ``"freq"`` (the step as a pandas frequency string) and ``"id_col"``
-  (None in wide format), which `split`, `Scaler` and `make_windows` read when not told.
+  by series, then time (by step: the series in the file's order); each series is on its own
+  regular grid;
+- ``frame.attrs`` holds ``"freq"`` (the step as a pandas frequency string; None for a
+  series without timestamps) and ``"id_col"`` (None in wide format), which `split`,
+  `Scaler` and `make_windows` read when not told.
 
 A file goes through these steps, each its own module: its bytes become text
 (`forecaster.data.files`: compression, encoding), the text a header and rows
@@ -17,7 +21,8 @@ A file goes through these steps, each its own module: its bytes become text
 reads, the cells numbers (`forecaster.data.numbers`: missing markers, decimal comma,
 thousands) and stamps (`forecaster.data.columns` finds the time column,
 `forecaster.data.dates` reads it), and the series a regular grid
-(`forecaster.data.timestamps`). Every problem is a one-line `DataError` naming the file,
+(`forecaster.data.timestamps`) or, without timestamps, a step index
+(`forecaster.data.steps`). Every problem is a one-line `DataError` naming the file,
 column, row or value and, in its `fix`, the option that gets past it; what the reader
 drops on its own (an empty unnamed column, a row index, empty rows) it says in a
 `DataNote` warning.
@@ -27,18 +32,17 @@ import dataclasses
 import functools
 import inspect
 import numbers
-import re
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from forecaster import checks
 from forecaster.data import columns as found_columns
+from forecaster.data import steps
 from forecaster.data.cells import read_cells
-from forecaster.data.dates import parse_times, times_of_day
+from forecaster.data.dates import parse_times
 from forecaster.data.errors import DataError, DataNote
 from forecaster.data.files import Text, read_text
 from forecaster.data.layout import Layout, find_layout, preamble_error
@@ -49,15 +53,17 @@ from forecaster.data.numbers import (
     choose_format,
     value_frame,
 )
-from forecaster.data.timestamps import check_policy, check_repeats, regularize, to_offset
+from forecaster.data.timestamps import (
+    check_policy,
+    check_repeats,
+    regularize,
+    regularize_long,
+    to_offset,
+)
 
 CATEGORICAL_POLICIES = ("error", "onehot")
 REPEATED_HEADER_POLICIES = ("error", "drop")
 _TEXT = pd.ArrowDtype(pa.string())  # text cells stay in pyarrow's memory
-# Words that make a column of numbers a series id.
-_ID_WORDS = ("id", "store", "series", "item", "sensor", "station", "code", "key", "sku", "unit")
-# Words in the name of a column that divides a stamp's period rather than naming a series.
-_PERIOD_WORDS = ("hour", "week", "minute", "time", "period", "interval", "slot", "quarter")
 
 
 @dataclasses.dataclass
@@ -69,11 +75,11 @@ class Loaded:
         text: the file's encoding and compression (`forecaster.data.files.Text`).
         layout: its separator and header (`forecaster.data.layout.Layout`).
         number_format: how it writes numbers (`forecaster.data.numbers.NumberFormat`).
-        time_col: the time column(s), a list.
+        time_col: the time column(s), a list; empty for a series without timestamps.
         rows: the data rows read (before any regularizing).
         missing: each value column's missing cells (before filling), by name.
         duplicates: the rows that shared a stamp with an earlier one.
-        gaps: the steps missing from the grid (filled by the policy).
+        gaps: the steps missing from the grid (filled by the policy); none by step.
         notes: what the reader dropped or chose on its own, one line each.
         encoded: the text columns one-hot encoded.
     """
@@ -96,6 +102,7 @@ def read_csv(
     *,
     time_col=None,
     id_col=None,
+    orient="columns",
     columns=None,
     date_format=None,
     freq=None,
@@ -117,13 +124,19 @@ def read_csv(
             whatever its name.
         time_col: the column holding the timestamps, or a list of columns that together
             make them (``["year", "month", "day", "hour"]``, ``["date", "time"]``). None:
-            found (see `forecaster.data.columns`).
+            found (see `forecaster.data.columns`). False: the file has no timestamps and
+            its rows are consecutive steps (`forecaster.data.steps`).
         id_col: for long format (many series stacked in one file), the column naming each
             row's series. None: wide format, a single series with a column per variable.
+        orient: "columns" (variables in columns, time in rows), or "rows": each row is
+            one series without timestamps, its id in `id_col` and its observations in the
+            other columns (as the M4 competition publishes them); the result is long,
+            columns ``[id_col, "value"]``, and a row's trailing empty cells are padding.
         columns: the value columns to keep, in order. None: every other column.
         date_format: a `strftime` format for the time column(s), or "epoch_s" ("%s"),
             "epoch_ms" or "excel" for numbers; None infers it (`forecaster.data.dates`).
-        freq: the step as a pandas frequency ('h', '15min', 'MS'); None infers it.
+        freq: the step as a pandas frequency ('h', '15min', 'MS'); None infers it (and
+            is the only value for a series without timestamps).
         missing: what to do with gaps, duplicated stamps and empty cells: "error",
             "interpolate", "ffill" or "zero" (see `forecaster.data.timestamps`).
         categorical: what to do with a text column: "error", or "onehot" to replace it by
@@ -151,6 +164,9 @@ def read_csv(
         >>> frame = read_csv("../shared/data/ETTh1.csv")
         >>> frame.attrs["freq"], frame.shape
         ('h', (17420, 7))
+        >>> m4 = read_csv("../shared/data/m4/hourly-train.csv", id_col="V1", orient="rows")
+        >>> m4.index.name, m4.attrs, m4.shape
+        ('step', {'freq': None, 'id_col': 'V1'}, (353500, 2))
     """
     options = dict(locals())
     del options["path"]
@@ -171,90 +187,134 @@ def load(path, **options):
     return _load(**bound.arguments)
 
 
-def _load(
-    path,
-    *,
-    time_col,
-    id_col,
-    columns,
-    date_format,
-    freq,
-    missing,
-    categorical,
-    encoding,
-    sep,
-    decimal,
-    thousands,
-    na_values,
-    skiprows,
-    skipfooter,
-    repeated_headers,
-):
-    _check_arguments(dict(locals()))
+def _load(path, **options):
+    _check_arguments(options)
+    na_values = options["na_values"]
     markers = MISSING_MARKERS if na_values is None else _markers(na_values)
-    offset = None if freq is None else to_offset(freq)
     name = Path(path).name
     with warnings.catch_warnings(record=True) as noted:
         warnings.simplefilter("always", DataNote)
-        text = read_text(path, encoding)
-        layout = find_layout(text.text, name, sep, skiprows, skipfooter)
-        cells, rows = read_cells(layout, name, markers, repeated_headers)
-        strings = pd.DataFrame(
-            {c: pd.Series(cells[c], dtype=_TEXT, copy=False) for c in cells},
-            index=pd.RangeIndex(len(rows)),
+        text = read_text(path, options["encoding"])
+        layout = find_layout(
+            text.text, name, options["sep"], options["skiprows"], options["skipfooter"]
         )
+        if options["orient"] == "rows":  # before a line of data as header repeats names
+            header = layout.sep.join(layout.names)
+            steps.check_header(layout.names, options["id_col"], name, header)
+        cells, rows = read_cells(layout, name, markers, options["repeated_headers"])
+        read = _by_row if options["orient"] == "rows" else _by_column
+        found = read(cells, rows, layout, name, markers, options)
+    notes = [str(w.message) for w in noted if issubclass(w.category, DataNote)]
+    for w in noted:  # said again outside, where the caller's filters apply
+        warnings.warn(w.message, w.category, stacklevel=3)
+    return Loaded(text=text, layout=layout, rows=len(rows), notes=notes, **found)
+
+
+def _by_column(cells, rows, layout, name, markers, options):
+    """A file with variables in columns, on a time grid or (``time_col=False``) by step."""
+    time_col, id_col, columns = options["time_col"], options["id_col"], options["columns"]
+    missing = options["missing"]
+    strings = pd.DataFrame(
+        {c: pd.Series(cells[c], dtype=_TEXT, copy=False) for c in cells},
+        index=pd.RangeIndex(len(rows)),
+    )
+    time_cols, dropped, times = [], [], None
+    if time_col is not False:
         exclude = () if columns is None else found_columns.listed(columns)
+        stamped = options["freq"] is not None or options["date_format"] is not None
+        without = None if stamped else functools.partial(steps.advice, cells, id_col, columns)
         try:
-            time_cols, dropped = found_columns.find_time_columns(strings, time_col, name, exclude)
+            time_cols, dropped = found_columns.find_time_columns(
+                strings, time_col, name, exclude, without
+            )
         except DataError:
-            _refuse_late_header(strings, layout, name, skiprows)
+            _refuse_late_header(strings, layout, name, options["skiprows"])
             raise
-        times = _stamps(strings, rows, time_cols, date_format, name, skipfooter)
-        coarse = functools.partial(_coarse, strings, times, time_cols)
+        times = _stamps(
+            strings, rows, time_cols, options["date_format"], name, options["skipfooter"]
+        )
+        coarse = functools.partial(found_columns.coarse_advice, strings, times, time_cols)
         if id_col is None:
             check_repeats(times, rows, name, coarse)
-        value_cols = _value_columns(cells, columns, {*time_cols, *dropped, id_col}, id_col, name)
-        number_format = choose_format(
-            {c: cells[c] for c in value_cols}, decimal, thousands, name, layout.sep != ","
-        )
-        options = {"categorical": categorical, "missing": missing, "markers": markers}
-        values = value_frame(cells, value_cols, rows, number_format, options, name)
-        empty = {c: int(values[c].isna().sum()) for c in values.columns}
+    value_cols = _value_columns(cells, columns, {*time_cols, *dropped, id_col}, id_col, name)
+    number_format = _number_format(cells, value_cols, layout, name, options)
+    policy = {"categorical": options["categorical"], "missing": missing, "markers": markers}
+    values = value_frame(cells, value_cols, rows, number_format, policy, name)
+    empty = {c: int(values[c].isna().sum()) for c in values.columns}
+    duplicates = gaps = 0
+    if times is None:
+        ids = None if id_col is None else strings[id_col]
+        frame = steps.step_frame(values, ids, rows, missing, id_col, name)
+        freq = None
+    else:
         values = values.set_axis(times, axis=0)
+        offset = None if options["freq"] is None else to_offset(options["freq"])
         if id_col is None:
             frame, offset = regularize(values, rows, offset, missing, name, coarse)
             frame.index.freq = offset
         else:
-            frame, offset = _regularize_long(strings[id_col], values, rows, offset, missing, id_col)
-        frame.attrs.update(freq=offset.freqstr, id_col=id_col)
-    notes = [str(w.message) for w in noted if issubclass(w.category, DataNote)]
-    for w in noted:  # said again outside, where the caller's filters apply
-        warnings.warn(w.message, w.category, stacklevel=3)
-    stamps = times.unique()
-    return Loaded(
-        frame=frame,
-        text=text,
-        layout=layout,
-        number_format=number_format,
-        time_col=time_cols,
-        rows=len(rows),
-        missing=empty,
-        duplicates=len(times) - len(stamps),
-        gaps=max(len(frame) - (len(stamps) if id_col is None else len(times)), 0),
-        notes=notes,
-        encoded=[c for c in value_cols if c not in values.columns],
+            frame, offset = regularize_long(strings[id_col], values, rows, offset, missing, id_col)
+        freq = offset.freqstr
+        stamps = len(times.unique())
+        duplicates = len(times) - stamps
+        gaps = max(len(frame) - (stamps if id_col is None else len(times)), 0)
+    frame.attrs.update(freq=freq, id_col=id_col)
+    return {
+        "frame": frame,
+        "number_format": number_format,
+        "time_col": time_cols,
+        "missing": empty,
+        "duplicates": duplicates,
+        "gaps": gaps,
+        "encoded": [c for c in value_cols if c not in values.columns],
+    }
+
+
+def _by_row(cells, rows, layout, name, markers, options):
+    """A file of one series per row (``orient="rows"``), by step."""
+    id_col = options["id_col"]
+    value_cols = _value_columns(cells, options["columns"], {id_col}, id_col, name)
+    number_format = _number_format(cells, value_cols, layout, name, options)
+    frame, holes = steps.rows_frame(
+        cells, rows, id_col, value_cols, number_format, options["missing"], markers, name
+    )
+    frame.attrs.update(freq=None, id_col=id_col)
+    return {
+        "frame": frame,
+        "number_format": number_format,
+        "time_col": [],
+        "missing": {steps.VALUE: holes},
+        "duplicates": 0,
+        "gaps": 0,
+        "encoded": [],
+    }
+
+
+def _number_format(cells, value_cols, layout, name, options):
+    return choose_format(
+        {c: cells[c] for c in value_cols},
+        options["decimal"],
+        options["thousands"],
+        name,
+        layout.sep != ",",
     )
 
 
 def _check_arguments(options):
     """Refuses, before the file is opened, an argument that is not one `read_csv` takes."""
+    steps.check_options(
+        *(options[k] for k in ("time_col", "orient", "id_col", "freq", "date_format"))
+    )
+    if options["freq"] is not None:
+        to_offset(options["freq"])
     check_policy(options["missing"])
     _check_choice("categorical", options["categorical"], CATEGORICAL_POLICIES)
     _check_choice("repeated_headers", options["repeated_headers"], REPEATED_HEADER_POLICIES)
     check_format(options["decimal"], options["thousands"])
     checks.count("skiprows", options["skiprows"])
     checks.count("skipfooter", options["skipfooter"])
-    checks.column_names("time_col", options["time_col"])
+    if options["time_col"] is not False:
+        checks.column_names("time_col", options["time_col"])
     columns = checks.column_names("columns", options["columns"])
     if columns is not None and len(set(columns)) < len(columns):
         raise ValueError(f"columns={options['columns']!r} names a column more than once")
@@ -315,7 +375,8 @@ def _stamps(strings, rows, time_cols, date_format, name, skipfooter):
 
 def _value_columns(cells, columns, taken, id_col, name):
     if id_col is not None and id_col not in cells:
-        raise DataError(f"{name} has no id column {id_col!r}; columns are {list(cells)}")
+        shown = found_columns.shown(cells)
+        raise DataError(f"{name} has no id column {id_col!r}; columns are {shown}")
     if columns is None:
         chosen = [c for c in cells if c not in taken]
     else:
@@ -329,60 +390,3 @@ def _value_columns(cells, columns, taken, id_col, name):
     if not chosen:
         raise DataError(f"{name} has no value columns besides {sorted(taken - {None})}")
     return chosen
-
-
-def _coarse(strings, times, time_cols):
-    """What makes repeated stamps unique: a time-of-day column, or a series id column.
-
-    Returns:
-        `(advice, fix)` for `check_repeats`, or None when no column does.
-    """
-    others = [c for c in strings.columns if c not in time_cols]
-    for column in others:
-        lower = column.strip().lower()
-        named = lower.endswith("time") or "hour" in lower or lower in found_columns.HOUR_NAMES
-        if times_of_day(strings[column], named=named):
-            together = [*time_cols, column]
-            rest = [c for c in others if c != column]
-            return (
-                f"pass time_col={together}, columns={rest}",
-                {"time_col": together, "columns": rest},
-            )
-    ids = []
-    for column in others:
-        words = set(re.split(r"[^a-z]+", column.lower()))
-        if "he" in words or any(part in column.lower() for part in _PERIOD_WORDS):
-            continue  # a part of the time (week, hour ending), not a series
-        cells = strings[column]
-        text = cells.dropna().astype(str)
-        numeric = text.str.match(r"^[+-]?[\d.]+$").all()
-        if cells.isna().any() or (numeric and not words & set(_ID_WORDS)):
-            continue  # an id is never empty; a number is an id only in a column named so
-        if not pd.DataFrame({"t": times, "k": cells.to_numpy()}).duplicated().any():
-            ids.append((text.nunique(), column))
-    if ids:  # the fewest series
-        column = min(ids)[1]
-        return f"pass id_col={column!r} if each of its values is a series", {"id_col": column}
-    return None
-
-
-def _regularize_long(ids, values, rows, offset, missing, id_col):
-    """Regularizes each series of a long table on its own grid of one shared step."""
-    if ids.isna().any():
-        i = np.argmax(ids.isna().to_numpy())
-        raise DataError(f"id column {id_col!r} is empty at row {rows[i]}")
-    ids = ids.astype(str).to_numpy()
-    groups = pd.Series(np.arange(len(ids))).groupby(ids, sort=True).indices
-    if offset is None:  # the longest series gives the step most reliably
-        longest = max(groups, key=lambda key: len(groups[key]))
-        order = groups[longest]
-        _, offset = regularize(values.iloc[order], rows[order], None, missing, _series(longest))
-    frames = []
-    for key, order in groups.items():
-        frame, _ = regularize(values.iloc[order], rows[order], offset, missing, _series(key))
-        frames.append(frame.assign(**{id_col: key})[[id_col, *frame.columns]])
-    return pd.concat(frames), offset
-
-
-def _series(key):
-    return f"series {key!r}"

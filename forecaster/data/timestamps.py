@@ -176,6 +176,40 @@ def regularize(values, rows, offset, missing, label, coarse=None):
     return fill(values, missing, label), offset
 
 
+def regularize_long(ids, values, rows, offset, missing, id_col):
+    """Puts each series of a long table on its own grid of one shared step.
+
+    Args:
+        ids: each row's series id (text cells).
+        values: float columns with each row's stamp as the index.
+        rows: each row's 1-based number, for messages.
+        offset: the step as a DateOffset, or None to infer it from the longest series.
+        missing: one of `MISSING_POLICIES`.
+        id_col: the id column's name, which leads the result's columns.
+
+    Returns:
+        `(frame, offset)`: the series, sorted by id and then time, each on its full grid.
+
+    Raises:
+        DataError: an empty id, or a series that `regularize` refuses.
+    """
+    if ids.isna().any():
+        i = np.argmax(ids.isna().to_numpy())
+        raise DataError(f"id column {id_col!r} is empty at row {rows[i]}")
+    ids = ids.astype(str).to_numpy()
+    groups = pd.Series(np.arange(len(ids))).groupby(ids, sort=True).indices
+    if offset is None:  # the longest series gives the step most reliably
+        longest = max(groups, key=lambda key: len(groups[key]))
+        order = groups[longest]
+        label = f"series {longest!r}"
+        _, offset = regularize(values.iloc[order], rows[order], None, missing, label)
+    frames = []
+    for key, order in groups.items():
+        frame, _ = regularize(values.iloc[order], rows[order], offset, missing, f"series {key!r}")
+        frames.append(frame.assign(**{id_col: key})[[id_col, *frame.columns]])
+    return pd.concat(frames), offset
+
+
 def _check_span(times, rows, offset, label):
     """Refuses a grid far longer than the rows: a stray stamp, not a gap to fill."""
     try:

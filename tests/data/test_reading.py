@@ -144,7 +144,8 @@ def test_no_time_column(tmp_path):
         "series.csv has no column named like a time column ('date', 'datetime', 'date_time', "
         "'timestamp', 'time', 'ds', 'month', 'period', 'week', 'day', 'year', 'quarter', 'ts', "
         "'epoch', 'unix_time'); "
-        "pass time_col= with one of ['a', 'b']"
+        "pass time_col= with one of ['a', 'b'], or time_col=False if its rows are the steps "
+        "of a series without timestamps"
     ):
         read_csv(write(tmp_path, "a,b\n1,2\n3,4\n"))
 
