@@ -74,6 +74,7 @@ _DEFINED_IN = {
         "read_csv",
         "shipped_path",
         "split",
+        "split_last",
         "split_stream",
         "stream_scaler",
         "stream_windows",

@@ -58,6 +58,7 @@ DEFINED_IN = {
         "read_csv",
         "shipped_path",
         "split",
+        "split_last",
         "split_stream",
         "stream_scaler",
         "stream_windows",

@@ -29,7 +29,7 @@ from forecaster.data.inspection import inspect_csv
 from forecaster.data.reading import read_csv
 from forecaster.data.scaling import Scaler
 from forecaster.data.sources import Source, open_source
-from forecaster.data.splitting import Split, split, split_stream
+from forecaster.data.splitting import Split, split, split_last, split_stream
 from forecaster.data.streaming import StreamWindows, stream_scaler, stream_windows
 from forecaster.data.timestamps import MISSING_POLICIES
 from forecaster.data.windowing import Windows, WindowSpec, make_windows, resolve_columns
@@ -57,6 +57,7 @@ __all__ = [
     "resolve_columns",
     "shipped_path",
     "split",
+    "split_last",
     "split_stream",
     "stream_scaler",
     "stream_windows",

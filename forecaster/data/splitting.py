@@ -221,6 +221,63 @@ def split(frame, train=0.7, val=0.1, test=None, *, lookback=0, id_col=None):
     return Split(*parts, lookback=lookback, borders=borders)
 
 
+def split_last(frame, val, test=0, *, lookback=0, id_col=None):
+    """Splits off the last rows of each series: `test` rows, and `val` rows before them.
+
+    For many series of different lengths, where a share of each would put the borders at
+    different times of their history, and a protocol (M4's) holds out the same number of
+    steps of every series. Validation and test are led by up to `lookback` context rows.
+
+    Args:
+        frame: a wide or long DataFrame.
+        val: the rows of each series for validation, the ones before its last `test`.
+        test: the last rows of each series for testing (0: no test part).
+        lookback: context rows that validation and test start with.
+        id_col: in long format, the series column; None: ``frame.attrs["id_col"]``.
+
+    Returns:
+        A `Split`.
+
+    Raises:
+        DataError: a series has no training row left.
+
+    Example:
+        >>> parts = split_last(m4_train, 48, lookback=336)  # each series' last 48 steps
+    """
+    for name, value in (("val", val), ("test", test), ("lookback", lookback)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    id_col = frame.attrs.get("id_col") if id_col is None else id_col
+    if id_col is not None and id_col not in frame.columns:
+        raise DataError(f"id column {id_col!r} is not in the frame; columns are {list(frame)}")
+    if id_col is None:
+        lengths = pd.Series([len(frame)], index=[None])
+        from_end = np.arange(len(frame))[::-1]
+    else:
+        groups = frame.groupby(id_col, sort=False)
+        lengths = groups.size()
+        from_end = groups.cumcount(ascending=False).to_numpy()  # 0 at each series' last row
+    short = lengths[lengths <= val + test]
+    if len(short):
+        label = "the frame" if id_col is None else f"series {short.index[0]!r}"
+        raise DataError(
+            f"{label} has {short.iloc[0]} rows, not more than val + test = {val + test}; "
+            "every series needs training rows"
+        )
+    masks = (
+        from_end >= val + test,
+        (from_end >= test) & (from_end < val + test + lookback) & (val > 0),
+        (from_end < test + lookback) & (test > 0),
+    )
+    parts = []
+    for mask in masks:
+        part = frame.iloc[np.flatnonzero(mask)]
+        part.attrs = dict(frame.attrs)
+        parts.append(part)
+    borders = {key: (int(n - val - test), int(n - test), int(n)) for key, n in lengths.items()}
+    return Split(*parts, lookback=lookback, borders=borders)
+
+
 def split_stream(source, train=0.7, val=0.1, test=None, *, lookback=0):
     """Splits a `Source` in time order, as `split` splits a frame, without reading it.
 

@@ -25,7 +25,7 @@ from forecaster.data import make_windows
 from forecaster.tracking import processes, store
 
 
-def _params(configs):
+def params(configs):
     """Flat `section.field` parameters from the configuration dataclasses."""
     return {
         f"{section}.{name}": value
@@ -34,7 +34,7 @@ def _params(configs):
     }
 
 
-class _EpochLogger(keras.callbacks.Callback):
+class EpochLogger(keras.callbacks.Callback):
     """Logs the losses and learning rate of every epoch to an MLflow run, and its time."""
 
     def __init__(self, run_id):
@@ -43,9 +43,11 @@ class _EpochLogger(keras.callbacks.Callback):
         self.seconds = []
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Starts the epoch's clock."""
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
+        """Logs the epoch's finite losses and learning rate, and keeps its time."""
         self.seconds.append(time.perf_counter() - self._start)
         values = {k: float(v) for k, v in (logs or {}).items() if np.isfinite(v)}
         mlflow.log_metrics(values, step=epoch, run_id=self.run_id)
@@ -168,8 +170,8 @@ def fit_in_run(model, train, test, dataset, *, val=None, **tags):
     """
     run_id = mlflow.active_run().info.run_id
     mlflow.set_tags(run_tags(train, dataset, model=type(model).__name__, **tags))
-    mlflow.log_params(_params(model.configs()))
-    logger = _EpochLogger(run_id)
+    mlflow.log_params(params(model.configs()))
+    logger = EpochLogger(run_id)
     model.fit(train, val=val, callbacks=[logger])
     return _log_fitted(model, test, run_id, logger.seconds)
 

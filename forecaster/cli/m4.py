@@ -1,0 +1,238 @@
+"""The M4 Hourly benchmark: one global model (or a benchmark method) over all 414 series.
+
+python pipelines/m4_benchmark.py --data ../shared/data/m4 --model gru --seed 0
+
+The protocol is the organisers' (``../shared/data/m4/README.md``): the published wide files
+are read with `forecaster.read_csv(..., id_col="V1", orient="rows")`, each series indexed by
+step with the declared season of 24; every series is forecast 48 steps after the end of its
+training row and scored with sMAPE, MASE (m = 24, scaled by the in-sample seasonal-naive
+error) and OWA against Naive2 (`forecaster.evaluation.m4`). A cell trains one model across
+every series in the configuration `pipelines/configs/m4_hourly.yaml`; its validation part is
+the last 48 steps of each training series (early stopping and nothing else), and the test
+file is read only to score the final forecasts. The run is tracked in MLflow; stdout gets one
+line of JSON, the log goes to stderr.
+"""
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from forecaster.cli.loading import load_config
+from forecaster.cli.sections import ConfigError
+from forecaster.config import CELLS
+
+TRAIN_FILE, TEST_FILE = "hourly-train.csv", "hourly-test.csv"
+ID_COL = "V1"
+BENCHMARK_MODELS = ("naive1", "snaive", "naive2")
+MODELS = (*BENCHMARK_MODELS, *CELLS)
+CONFIG = Path(__file__).resolve().parents[2] / "pipelines" / "configs" / "m4_hourly.yaml"
+
+
+def parser():
+    """The command's argument parser."""
+    main = argparse.ArgumentParser(
+        prog="m4_benchmark.py",
+        description="Scores one model on the M4 Hourly protocol (414 series, horizon 48).",
+    )
+    main.add_argument("--data", required=True, help="the folder holding hourly-train.csv")
+    main.add_argument("--model", required=True, choices=MODELS)
+    main.add_argument("--seed", type=int, default=0, help="the cell's seed (default 0)")
+    main.add_argument("--config", default=str(CONFIG), help="the cells' YAML configuration")
+    main.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a key of the configuration, e.g. --set train.epochs=2",
+    )
+    main.add_argument("--series", type=int, default=None, help="only the first N series")
+    main.add_argument("--experiment", default="m4-hourly", help="the MLflow experiment")
+    return main
+
+
+def read(folder, series=None):
+    """The training and test series: two long frames (`V1`, "value") indexed by step.
+
+    Raises:
+        FileNotFoundError: `folder` lacks one of the two files.
+    """
+    from forecaster.data import read_csv
+
+    frames = []
+    for name in (TRAIN_FILE, TEST_FILE):
+        path = Path(folder) / name
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} does not exist; pass --data with the folder holding the M4 Hourly "
+                f"files {TRAIN_FILE} and {TEST_FILE} (../shared/data/m4)"
+            )
+        frame = read_csv(path, id_col=ID_COL, orient="rows")
+        if series is not None:
+            kept = frame[ID_COL].isin(frame[ID_COL].unique()[:series])
+            frame = frame[kept.to_numpy()]
+        frames.append(frame)
+    return frames
+
+
+def arrays(frame):
+    """Each series' values as a 1-D array, in the frame's order: `(ids, arrays)`."""
+    ids, positions = np.unique(frame[ID_COL].to_numpy(), return_index=True)
+    order = np.argsort(positions)
+    groups = frame.groupby(ID_COL, sort=False)["value"]
+    values = {key: group.to_numpy(dtype=np.float64) for key, group in groups}
+    keys = [ids[i] for i in order]
+    return keys, [values[key] for key in keys]
+
+
+def benchmark_forecasts(method, train, horizon, season):
+    """The forecasts of a benchmark method for every training series."""
+    from forecaster.evaluation import m4
+
+    return [m4.BENCHMARKS[method](series, horizon, season) for series in train]
+
+
+def cell_forecasts(model, frame, run):
+    """Fits the global model on all but each series' last `horizon` steps; forecasts all.
+
+    Returns:
+        `(forecasts, facts)`: the forecasts in the order of `arrays(frame)`, and what the
+        fit learned about itself (epochs, best validation loss, parameters).
+    """
+    from forecaster.data import split_last
+
+    horizon = model.data.horizon
+    parts = split_last(frame, horizon, lookback=model.data.lookback, id_col=ID_COL)
+    model.fit(parts.train, val=parts.val, callbacks=run.callbacks)
+    forecast = model.predict(frame)
+    keys, _ = arrays(frame)
+    by_series = {
+        key: group.to_numpy(np.float64) for key, group in forecast.groupby(ID_COL)["value"]
+    }
+    history = model.history_
+    facts = {
+        "epochs": len(history["loss"]),
+        "val_loss": float(np.min(history["val_loss"])),
+        "params": int(model.count_params()),
+    }
+    return [by_series[key] for key in keys], facts
+
+
+def build(name, config_path, seed, overrides):
+    """The cell's forecaster from the configuration file, with its seed and overrides."""
+    from forecaster.cli import models
+
+    pairs = [*overrides, f"network.cell={name}", f"train.seed={seed}"]
+    config = load_config(config_path, pairs, needs=("data", "network", "train"))
+    return models.build(name, config), config
+
+
+def run(args):
+    """Runs the benchmark as the parsed `args` say; prints and returns the JSON dict."""
+    from forecaster import tracking
+    from forecaster.evaluation import m4
+    from forecaster.tracking.benchmarks import benchmark_run
+
+    start = time.perf_counter()
+    train_frame, test_frame = read(args.data, args.series)
+    ids, train = arrays(train_frame)
+    test_ids, test = arrays(test_frame)
+    if list(test_ids) != list(ids):
+        raise ConfigError(f"{TEST_FILE} does not hold the series of {TRAIN_FILE} in order")
+    horizon, season = m4.HOURLY_HORIZON, m4.HOURLY_SEASON
+    facts, configuration = {}, {}
+    if args.model in BENCHMARK_MODELS:
+        model, label = None, f"{args.model}"
+    else:
+        model, config = build(args.model, args.config, args.seed, args.set)
+        configuration = {
+            f"{section}.{key}": value
+            for section, dataclass in model.configs().items()
+            for key, value in _fields(dataclass).items()
+        }
+        if config.data.horizon != horizon:
+            raise ConfigError(f"data.horizon must be {horizon} for M4 Hourly")
+        label = f"{args.model} seed {args.seed}"
+    tracking.open_store()
+    with (
+        contextlib.redirect_stdout(sys.stderr),
+        benchmark_run(
+            args.experiment,
+            label,
+            model,
+            train_frame,
+            dataset="M4 Hourly",
+            cell=args.model,
+            seed=str(args.seed),
+            kind="benchmark",
+        ) as tracked,
+    ):
+        if model is None:
+            forecasts = benchmark_forecasts(args.model, train, horizon, season)
+        else:
+            forecasts, facts = cell_forecasts(model, train_frame, tracked)
+        scores = m4.score(train, test, forecasts, season, ids=ids)
+        wall = time.perf_counter() - start
+        tracked.log_metrics(
+            {"smape": scores["smape"], "mase": scores["mase"], "owa": scores["owa"]}
+            | {"wall_seconds": wall}
+        )
+    result = {
+        "data": "M4 Hourly",
+        "model": args.model,
+        "seed": args.seed if model is not None else None,
+        "smape": round(float(scores["smape"]), 4),
+        "mase": round(float(scores["mase"]), 4),
+        "owa": round(float(scores["owa"]), 4),
+        "series": int(scores["series"]),
+        "wall_seconds": round(wall, 1),
+        **facts,
+        "run_id": tracked.run_id,
+        "cpu": _cpu(),
+        "config_hash": _hash(configuration) if configuration else None,
+        "configuration": configuration,
+    }
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def main(argv=None):
+    """Parses the arguments and runs; a refusal is one line on stderr and exit status 2."""
+    args = parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        run(args)
+    except (ConfigError, FileNotFoundError, ValueError) as error:
+        print(f"m4_benchmark.py: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _fields(dataclass):
+    import dataclasses
+
+    return {
+        k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(dataclass).items()
+    }
+
+
+def _hash(configuration):
+    text = json.dumps(configuration, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _cpu():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
