@@ -1,0 +1,85 @@
+"""The M4 Hourly runner, end to end through pipelines/m4_benchmark.py, on the real files."""
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.data.util import DATA
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "pipelines" / "m4_benchmark.py"
+M4 = DATA / "m4"
+
+pytestmark = pytest.mark.skipif(
+    not (M4 / "hourly-train.csv").is_file(), reason=f"the M4 Hourly files are not in {M4}"
+)
+
+
+def run(monkeypatch, capsys, tmp_path, *args):
+    """Runs the script; returns (exit status, stdout lines, stderr, store URI)."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)  # never the project's mlruns/
+    monkeypatch.setattr(sys, "argv", [str(SCRIPT), *args])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out.splitlines(), captured.err, store
+
+
+@pytest.mark.parametrize(
+    ("model", "smape", "mase"), [("snaive", 13.912, 1.193), ("naive2", 18.383, 2.395)]
+)
+def test_the_benchmark_methods_give_the_published_figures(
+    monkeypatch, capsys, tmp_path, model, smape, mase
+):
+    status, out, _, store = run(monkeypatch, capsys, tmp_path, "--data", str(M4), "--model", model)
+    assert status == 0
+    assert len(out) == 1  # one JSON line on stdout, the rest on stderr
+    result = json.loads(out[0])
+    assert (round(result["smape"], 3), round(result["mase"], 3)) == (smape, mase)
+    assert result["series"] == 414
+    owa = 0.5 * (result["smape"] / 18.383 + result["mase"] / 2.395)
+    assert result["owa"] == pytest.approx(owa, abs=1e-3)
+    run_data = MlflowClient(tracking_uri=store).get_run(result["run_id"]).data
+    assert run_data.metrics["smape"] == pytest.approx(result["smape"], abs=1e-4)
+    assert run_data.tags["cell"] == model
+
+
+def test_a_cell_trains_one_global_model_and_scores_every_series(monkeypatch, capsys, tmp_path):
+    settings = [
+        "train.epochs=1", "network.units=8", "data.lookback=48", "data.stride=8",
+        "train.verbose=0",
+    ]  # fmt: skip
+    args = ["--data", str(M4), "--model", "cifg", "--seed", "3", "--series", "5"]
+    for setting in settings:
+        args += ["--set", setting]
+    status, out, _, store = run(monkeypatch, capsys, tmp_path, *args)
+    assert status == 0
+    result = json.loads(out[0])
+    assert result["series"] == 5
+    assert result["epochs"] == 1
+    assert result["seed"] == 3
+    assert result["configuration"]["network.cell"] == "cifg"
+    assert result["configuration"]["data.lookback"] == 48
+    assert 0 < result["smape"] < 200
+    assert result["mase"] > 0
+    run_data = MlflowClient(tracking_uri=store).get_run(result["run_id"]).data
+    assert run_data.params["network.cell"] == "cifg"
+    assert "val_loss" in run_data.metrics  # the epoch logger ran
+
+
+def test_a_missing_folder_is_one_line(monkeypatch, capsys, tmp_path):
+    status, out, err, _ = run(
+        monkeypatch, capsys, tmp_path, "--data", str(tmp_path), "--model", "snaive"
+    )
+    assert status == 2
+    assert out == []
+    assert err.strip().splitlines() == [
+        f"m4_benchmark.py: error: {tmp_path / 'hourly-train.csv'} does not exist; pass --data "
+        "with the folder holding the M4 Hourly files hourly-train.csv and hourly-test.csv "
+        "(../shared/data/m4)"
+    ]
