@@ -117,7 +117,7 @@ class DataConfig:
                 "series_embedding",
                 f"series_embedding must be True or False, got {self.series_embedding!r}",
             )
-        if self.nonnegative not in (None, True, False):
+        if self.nonnegative is not None and not isinstance(self.nonnegative, bool):
             raise checks.InvalidValueError(
                 "nonnegative",
                 f"nonnegative must be True, False or None (detect), got {self.nonnegative!r}",

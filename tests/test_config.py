@@ -34,6 +34,32 @@ ROOT = Path(__file__).resolve().parents[1]
             f"calendar feature 'week' is not known; pass some of {CALENDAR_FEATURES}",
         ),
         (DataConfig, {"season": 0}, "season", "season must be a positive integer, got 0"),
+        (DataConfig, {"id_col": 3}, "id_col", "id_col must be a column name or None, got 3"),
+        (
+            DataConfig,
+            {"series_embedding": "yes"},
+            "series_embedding",
+            "series_embedding must be True or False, got 'yes'",
+        ),
+        (
+            DataConfig,
+            {"nonnegative": 1.0},
+            "nonnegative",
+            "nonnegative must be True, False or None (detect), got 1.0",
+        ),
+        (
+            DataConfig,
+            {"static": ["size"], "inputs": ["sales", "size"]},
+            "static",
+            "column 'size' is both static and an input or target; a static column is given "
+            "once per series",
+        ),
+        (
+            NetworkConfig,
+            {"embedding_size": 0},
+            "embedding_size",
+            "embedding_size must be a positive integer, got 0",
+        ),
         (
             DataConfig,
             {"val_fraction": 1.0},

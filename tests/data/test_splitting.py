@@ -1,9 +1,12 @@
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
+import forecaster as fc
 from forecaster.data import DataError, read_csv, split
+from tests.assertions import raises_exactly
 from tests.data.util import DATA
 
 
@@ -109,3 +112,28 @@ def test_bad_sizes(sizes, message):
 def test_bad_lookback():
     with pytest.raises(ValueError, match=r"^lookback must be an integer >= 0, got -1$"):
         split(_hourly(10), 0.5, lookback=-1)
+
+
+def test_split_last_holds_out_the_same_steps_of_every_series():
+    lengths = {"a": 10, "b": 14}
+    frame = pd.concat(
+        pd.DataFrame({"id": key, "v": np.arange(n, dtype=float) + 100 * i}, index=pd.RangeIndex(n))
+        for i, (key, n) in enumerate(lengths.items())
+    )
+    frame.attrs["id_col"] = "id"
+    parts = fc.split_last(frame, 3, 2, lookback=4)
+    for i, (key, n) in enumerate(lengths.items()):
+        train = parts.train[parts.train["id"] == key]["v"].to_numpy() - 100 * i
+        val = parts.val[parts.val["id"] == key]["v"].to_numpy() - 100 * i
+        test = parts.test[parts.test["id"] == key]["v"].to_numpy() - 100 * i
+        np.testing.assert_array_equal(train, np.arange(n - 5))
+        np.testing.assert_array_equal(val, np.arange(n - 9, n - 2))  # 4 context + 3 own
+        np.testing.assert_array_equal(test, np.arange(n - 6, n))  # 4 context + 2 own
+        assert parts.borders[key] == (n - 5, n - 2, n)
+    with raises_exactly(
+        fc.DataError,
+        "series 'a' has 10 rows, not more than val + test = 10; every series needs training rows",
+    ):
+        fc.split_last(frame, 8, 2)
+    with raises_exactly(ValueError, "val must be an integer >= 0, got -1"):
+        fc.split_last(frame, -1)
