@@ -259,7 +259,7 @@ class BaseForecaster(abc.ABC):
         self._check_fitted()
         return forecasting.evaluate_series(self, frame, static)
 
-    def plot(self, frame, actual=None, future=None, path=None, history_steps=None):
+    def plot(self, frame, actual=None, future=None, path=None, history_steps=None, series=None):
         """Plots the forecast after `frame` beside its recent history (and `actual`).
 
         Args:
@@ -268,16 +268,40 @@ class BaseForecaster(abc.ABC):
             future: known-future values, as for `predict`.
             path: a file to save the figure to (PNG, SVG, PDF by its suffix).
             history_steps: how much history to draw; 3 horizons by default.
+            series: for a model fitted on many series, the id of the one to draw (its
+                rows are taken from `frame`, `actual` and `future`).
 
         Returns:
             The matplotlib `Figure`.
+
+        Raises:
+            DataError: `series` is missing for a model of many series, or not in `frame`.
         """
         from forecaster.evaluation.plotting import plot_forecast  # matplotlib only when plotting
 
+        self._check_fitted()
+        id_col = self.schema_.get("id_col")
+        title = type(self).__name__
+        if id_col is not None:
+            if series is None:
+                raise DataError(
+                    f"this model forecasts many series; pass series= naming the one to plot "
+                    f"(a value of {id_col!r})"
+                )
+            frame, actual, future = (
+                None if part is None else part[part[id_col] == series]
+                for part in (frame, actual, future)
+            )
+            if frame.empty:
+                raise DataError(f"series {series!r} is not in the frame")
+            title = f"{title}: {series}"
         forecast = self.predict(frame, future=future)
+        targets = self.schema_["targets"]
         steps = history_steps or 3 * self.data.horizon
-        history = frame[self.schema_["targets"]].iloc[-steps:]
-        return plot_forecast(history, forecast, actual, path=path, title=type(self).__name__)
+        history = frame[targets].iloc[-steps:]
+        if actual is not None:
+            actual = actual[targets]
+        return plot_forecast(history, forecast[targets], actual, path=path, title=title)
 
     def save(self, path):
         """Saves the fitted forecaster to the folder `path`; see `forecaster.estimators.saving`.
