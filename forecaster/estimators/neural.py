@@ -30,10 +30,11 @@ class Forecaster(BaseForecaster):
 
     Every keyword goes to the configuration dataclass with a field of that name:
     `forecaster.config.DataConfig` (lookback, horizon, targets, inputs, known_future,
-    calendar, scaler, val_fraction, stride, season), `forecaster.networks.NetworkConfig`
-    (cell, architecture, units, layers, bidirectional, residual, dropout,
-    recurrent_dropout, head_dropout, layer_norm, peephole, segment_length, normalization,
-    channel_embedding, reset_after, unit_forget_bias) and `forecaster.config.TrainConfig`
+    calendar, scaler, val_fraction, stride, season, id_col, static, series_embedding,
+    nonnegative), `forecaster.networks.NetworkConfig` (cell, architecture, units, layers,
+    bidirectional, residual, dropout, recurrent_dropout, head_dropout, layer_norm, peephole,
+    segment_length, normalization, channel_embedding, reset_after, unit_forget_bias,
+    embedding_size) and `forecaster.config.TrainConfig`
     (epochs, batch_size, shuffle, learning_rate, clipnorm, loss, patience, lr_patience,
     lr_decay, lr_decay_after, seed, verbose, checkpoint_dir, distribute). An unknown keyword
     is refused.
