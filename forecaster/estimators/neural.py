@@ -248,15 +248,17 @@ class Forecaster(BaseForecaster):
         lookback, horizon = self.data.lookback, self.data.horizon
         past = x["past"] if isinstance(x, dict) else x
         future = x.get("future") if isinstance(x, dict) else None
+        static = x.get("static") if isinstance(x, dict) else None
         inputs, targets = self.schema_["inputs"], self.schema_["targets"]
         order = [targets.index(name) for name in inputs]
         steps = []
         for k in range(horizon):
-            step_x = (
-                past
-                if future is None
-                else {"past": past, "future": future[:, k : k + lookback + 1]}
-            )
+            step_x = {"past": past}
+            if future is not None:
+                step_x["future"] = future[:, k : k + lookback + 1]
+            if static is not None:
+                step_x["static"] = static
+            step_x = step_x if len(step_x) > 1 else past
             step = self.model_.predict(step_x, batch_size=256, verbose=0)  # (n, 1, T)
             steps.append(step)
             past = np.concatenate([past[:, 1:], step[:, :, order]], axis=1)  # slide by one
