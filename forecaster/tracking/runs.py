@@ -22,6 +22,7 @@ import tensorflow as tf
 from mlflow.entities import RunStatus
 
 from forecaster.data import make_windows
+from forecaster.estimators import forecasting
 from forecaster.tracking import processes, store
 
 
@@ -99,10 +100,17 @@ def tracked_run(**options):
 def _log_forecast(model, test, future_rows):
     """The forecast plot from the start of the test part, beside the actual values."""
     lookback, horizon = model.data.lookback, model.data.horizon
+    id_col = model.schema_.get("id_col")
+    series = None
+    if id_col is not None:  # a global model: its first test series
+        series = test[id_col].iloc[0]
+        test = test[(test[id_col] == series).to_numpy()]
     history = test.iloc[:lookback]
-    actual = test.iloc[lookback : lookback + horizon][model.schema_["targets"]]
+    actual = test.iloc[lookback : lookback + horizon]
     future = test.iloc[lookback : lookback + horizon] if future_rows else None
-    figure = model.plot(history, actual=actual, future=future, history_steps=lookback)
+    figure = model.plot(
+        history, actual=actual, future=future, history_steps=lookback, series=series
+    )
     mlflow.log_figure(figure, "forecast.png")
 
 
@@ -141,7 +149,8 @@ def _log_fitted(model, test, run_id, seconds):
 
 def _example_windows(model, test, count=2):
     """A few scaled test windows in the form the Keras model takes, for its signature."""
-    windows = make_windows(model.scaler_.transform(test), model.window_spec())
+    scaled = forecasting.encoding(model).encode(model.scaler_.transform(test))
+    windows = make_windows(scaled, model.window_spec(), id_col=model.schema_.get("id_col"))
     x, _ = windows.numpy()
     if isinstance(x, dict):
         return {k: np.ascontiguousarray(v[:count]) for k, v in x.items()}
