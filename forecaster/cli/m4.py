@@ -55,7 +55,49 @@ def parser():
     )
     main.add_argument("--series", type=int, default=None, help="only the first N series")
     main.add_argument("--experiment", default="m4-hourly", help="the MLflow experiment")
+    main.add_argument(
+        "--results",
+        default=None,
+        metavar="PATH",
+        help="append the run's row to this CSV file (e.g. benchmarks/results/m4.csv)",
+    )
     return main
+
+
+RESULT_COLUMNS = (
+    "data", "horizon", "lookback", "model", "seed", "series", "config", "config_hash",
+    "val_loss", "smape", "mase", "owa", "epochs", "wall_seconds", "cpu", "commit", "run_id",
+)  # fmt: skip
+
+
+def append_result(path, result):
+    """Appends `result` as one CSV row (with its header when the file is new), in one write."""
+    import csv
+    import io
+    import subprocess
+
+    commit = subprocess.run(
+        ["git", "-C", str(Path(__file__).resolve().parents[2]), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    configuration = result.get("configuration") or {}
+    row = {
+        **{k: result.get(k) for k in RESULT_COLUMNS},
+        "horizon": 48,
+        "lookback": configuration.get("data.lookback"),
+        "config": json.dumps(configuration, sort_keys=True) if configuration else "",
+        "commit": commit,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, lineterminator="\n")
+    if not path.is_file() or path.stat().st_size == 0:
+        writer.writeheader()
+    writer.writerow(row)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(buffer.getvalue())
 
 
 def read(folder, series=None):
@@ -200,6 +242,8 @@ def run(args):
         "configuration": configuration,
     }
     print(json.dumps(result), flush=True)
+    if args.results:
+        append_result(args.results, result)
     return result
 
 

@@ -36,7 +36,18 @@ def run(monkeypatch, capsys, tmp_path, *args):
 def test_the_benchmark_methods_give_the_published_figures(
     monkeypatch, capsys, tmp_path, model, smape, mase
 ):
-    status, out, _, store = run(monkeypatch, capsys, tmp_path, "--data", str(M4), "--model", model)
+    results = tmp_path / "m4.csv"
+    status, out, _, store = run(
+        monkeypatch,
+        capsys,
+        tmp_path,
+        "--data",
+        str(M4),
+        "--model",
+        model,
+        "--results",
+        str(results),
+    )
     assert status == 0
     assert len(out) == 1  # one JSON line on stdout, the rest on stderr
     result = json.loads(out[0])
@@ -47,6 +58,11 @@ def test_the_benchmark_methods_give_the_published_figures(
     run_data = MlflowClient(tracking_uri=store).get_run(result["run_id"]).data
     assert run_data.metrics["smape"] == pytest.approx(result["smape"], abs=1e-4)
     assert run_data.tags["cell"] == model
+    rows = results.read_text().splitlines()
+    assert rows[0].startswith("data,horizon,lookback,model,seed,series,")
+    assert len(rows) == 2
+    assert rows[1].startswith(f"M4 Hourly,48,,{model},,414,")
+    assert result["run_id"] in rows[1]
 
 
 def test_a_cell_trains_one_global_model_and_scores_every_series(monkeypatch, capsys, tmp_path):
