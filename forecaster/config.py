@@ -25,8 +25,8 @@ from forecaster import checks
 # The cells' short names, in comparison order (`forecaster.cells.get` takes them).
 CELLS = ("rnn", "lstm", "gru", "cifg")
 ARCHITECTURES = ("direct", "seq2seq", "recursive", "segment")
-# How the segment network normalizes each window (`forecaster.networks.segment`).
-NORMALIZATIONS = ("last", "revin")
+# How a network normalizes each window of its targets (`forecaster.networks`).
+NORMALIZATIONS = ("last", "revin", "none")
 # The strategies `TrainConfig.distribute` names (forecaster.estimators.distribute makes them).
 DISTRIBUTE = ("mirrored", "multiworker")
 LOSSES = ("mse", "mae")
@@ -183,8 +183,15 @@ class NetworkConfig:
         peephole: peephole connections (LSTM and CIFG only).
         segment_length: steps per segment ("segment" only); the lookback and the horizon
             must be multiples of it.
-        normalization: how "segment" normalizes each window: "last" (subtract its last
-            value) or "revin" (its mean and standard deviation), inverted on the output.
+        normalization: how each window of the targets is normalized before the network
+            and restored on its output: "last" (subtract the window's last value), "revin"
+            (its mean and standard deviation) or "none". With "direct", "seq2seq" and
+            "recursive" it needs every target among the inputs (else it is skipped).
+        highway: add a linear map from each target's own (normalized) window to its
+            horizon, shared by the targets and starting at zero, to the output of "direct",
+            "seq2seq" and "recursive" (the autoregressive component of LSTNet, Lai et al.
+            2018), so that the network starts from, and can keep, a linear forecast; needs
+            every target among the inputs (else it is skipped).
         channel_embedding: whether "segment" decodes from a learned channel embedding
             beside the position embedding.
         reset_after: the GRU's form: the reset gate applied after the recurrent product
@@ -197,7 +204,7 @@ class NetworkConfig:
     """
 
     cell: str = "lstm"
-    architecture: str = "direct"
+    architecture: str = "seq2seq"
     units: int = 64
     layers: int = 1
     bidirectional: bool = False
@@ -210,6 +217,7 @@ class NetworkConfig:
     segment_length: int = 48
     normalization: str = "last"
     channel_embedding: bool = True
+    highway: bool = True
     reset_after: bool = True
     unit_forget_bias: bool = True
     embedding_size: int = 8

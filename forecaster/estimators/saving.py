@@ -127,12 +127,16 @@ def load(path):
             f"{sorted(LOADABLE)} (a class joins them with @forecaster.estimators.saving.loadable)"
         )
     config_classes = cls.config_classes()
-    configs = {
-        name: config_classes[name](
-            **({**values, "distribute": None} if name == "train" else values)
-        )
-        for name, values in manifest["configs"].items()
-    }
+    saved = {name: dict(values) for name, values in manifest["configs"].items()}
+    saved.get("train", {})["distribute"] = None
+    network = saved.get("network")
+    if network is not None and "highway" not in network:
+        # Written before the stacked designs normalized their targets' windows and had a
+        # highway: its configuration says what its saved network is.
+        network["highway"] = False
+        if network.get("architecture") != "segment":
+            network["normalization"] = "none"
+    configs = {name: config_classes[name](**values) for name, values in saved.items()}
     estimator = cls.from_configs(**configs)
     estimator.scaler_ = Scaler.from_json((path / "scaler.json").read_text())
     estimator.schema_ = manifest["schema"]

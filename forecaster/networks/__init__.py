@@ -26,8 +26,10 @@ def build_network(config, shapes, target_positions=None):
         config: a `NetworkConfig`.
         shapes: a `Shapes`; for "recursive", with `horizon=1`; for "segment", with
             lookback and horizon multiples of `config.segment_length`.
-        target_positions: for "segment", each target's position among the past inputs
-            (the other inputs are past covariates); None: the inputs are the targets.
+        target_positions: each target's position among the past inputs (the other inputs
+            are past covariates), for the window normalization and the highway; None: the
+            inputs are the targets (or, for "direct", "seq2seq" and "recursive" with other
+            inputs, neither normalization nor highway).
 
     Returns:
         An uncompiled `keras.Model` from the inputs to `(batch, horizon, targets)`.
@@ -38,4 +40,4 @@ def build_network(config, shapes, target_positions=None):
     if config.architecture == "segment":
         return build_segment(config, shapes, target_positions)
     builders = {"direct": build_direct, "seq2seq": build_seq2seq, "recursive": build_recursive}
-    return builders[config.architecture](config, shapes)
+    return builders[config.architecture](config, shapes, target_positions)

@@ -1,7 +1,9 @@
-"""The segment network's own layers: window normalization, decoder queries, channel picking.
+"""Layers of the windowed networks: window normalization, decoder queries, channel picking.
 
-`forecaster.networks.segment` builds the network from them; each is registered, so a saved
-segment network loads with `keras.saving.load_model(..., safe_mode=True)`.
+`forecaster.networks.segment` builds the segment network from them, and
+`forecaster.networks.stacked` normalizes its targets' windows with the first and the last;
+each is registered, so a saved network loads with `keras.saving.load_model(...,
+safe_mode=True)`.
 """
 
 import keras
@@ -15,8 +17,8 @@ class WindowNormalization(keras.layers.Layer):
     """Normalizes each window per channel; returns what maps the forecast back.
 
     Args:
-        mode: "last" (subtract the window's last value) or "revin" (subtract the window's
-            mean, divide by its standard deviation).
+        mode: "last" (subtract the window's last value), "revin" (subtract the window's
+            mean, divide by its standard deviation) or "none" (leave it as it is).
         epsilon: added to the variance before the square root.
         **kwargs: `keras.layers.Layer` arguments.
 
@@ -33,7 +35,10 @@ class WindowNormalization(keras.layers.Layer):
 
     def call(self, x):
         """Normalizes `x` `(batch, lookback, channels)`."""
-        if self.mode == "last":
+        if self.mode == "none":
+            loc = ops.zeros_like(x[:, -1:, :])
+            scale = ops.ones_like(loc)
+        elif self.mode == "last":
             loc = x[:, -1:, :]
             scale = ops.ones_like(loc)
         else:

@@ -11,20 +11,67 @@
 Inputs follow `forecaster.data.Windows`: `past (lookback, inputs)`, and when there are
 covariates a dict that adds `future (lookback + horizon, known)` and `static (static,)`.
 The output is `(horizon, targets)`.
+
+Where every target is among the inputs, each design also (`NetworkConfig`):
+
+- normalizes each window of the targets (`normalization`, "last" by default: the window's
+  last value is subtracted) before the encoder, and restores the output the same way, so a
+  series' level does not have to be learned;
+- adds a highway (`highway`): a linear map, shared by the targets and starting at zero, from
+  each target's normalized window to its horizon (LSTNet's autoregressive component), so
+  the network starts from a linear forecast and learns what the cell adds to it.
 """
 
 import keras
+from keras import ops
 
 from forecaster.networks.layers import head, make_cell, recurrent, static_features
+from forecaster.networks.segment_layers import TakeChannels, WindowNormalization
 
 
-def _inputs(shapes, config):
-    """The model's Keras inputs and the encoder's input sequence `(batch, lookback, .)`."""
+class _Window:
+    """The targets' normalized window, and how the output is finished from it."""
+
+    def __init__(self, config, shapes, past, positions):
+        if positions is None and shapes.inputs == shapes.targets:
+            positions = list(range(shapes.targets))
+        self.config, self.shapes = config, shapes
+        self.own = self.loc = self.scale = None
+        self.sequence = past
+        if positions is None or (config.normalization == "none" and not config.highway):
+            return
+        own = TakeChannels(positions, name="targets")(past)
+        own, self.loc, self.scale = WindowNormalization(config.normalization, name="normalization")(
+            own
+        )
+        others = [i for i in range(shapes.inputs) if i not in set(positions)]
+        parts = [own]
+        if others:
+            parts.append(TakeChannels(others, name="past_covariates")(past))
+        self.own = own
+        self.sequence = keras.layers.Concatenate()(parts) if others else own
+
+    def finish(self, outputs):
+        """The network's `(batch, horizon, targets)` output, with highway and restored."""
+        if self.own is None:
+            return outputs
+        if self.config.highway:
+            window = ops.transpose(self.own, (0, 2, 1))  # (B, L, T) -> (B, T, L)
+            linear = keras.layers.Dense(
+                self.shapes.horizon, kernel_initializer="zeros", name="highway"
+            )(window)
+            outputs = keras.layers.Add()([outputs, ops.transpose(linear, (0, 2, 1))])
+        return outputs * self.scale + self.loc
+
+
+def _inputs(shapes, config, positions=None):
+    """The model's Keras inputs, the encoder's input sequence and the targets' window."""
     past = keras.Input((shapes.lookback, shapes.inputs), name="past")
+    window = _Window(config, shapes, past, positions)
     if not (shapes.known or shapes.static):
-        return past, past, None, None
+        return past, window.sequence, None, None, window
     named = {"past": past}
-    parts = [past]
+    parts = [window.sequence]
     future = static = None
     if shapes.known:
         future = named["future"] = keras.Input(
@@ -35,7 +82,7 @@ def _inputs(shapes, config):
         named["static"] = keras.Input((shapes.static,), name="static")
         static = static_features(named["static"], shapes, config)
         parts.append(_tiled(static, shapes.lookback))
-    return named, keras.layers.Concatenate()(parts), future, static
+    return named, keras.layers.Concatenate()(parts), future, static, window
 
 
 def _tiled(static, steps):
@@ -71,9 +118,13 @@ def encode(sequence, config, return_states=False):
     return (x, states) if return_states else x
 
 
-def build_direct(config, shapes, name=None):
-    """Encoder and a dense head emitting `(horizon, targets)` at once."""
-    inputs, sequence, future, static = _inputs(shapes, config)
+def build_direct(config, shapes, target_positions=None, name=None):
+    """Encoder and a dense head emitting `(horizon, targets)` at once.
+
+    `target_positions`: each target's position among the past inputs; None: the inputs are
+    the targets (or, with other inputs, no normalization and no highway).
+    """
+    inputs, sequence, future, static, window = _inputs(shapes, config, target_positions)
     summary = encode(sequence, config)
     parts = [summary]
     if future is not None:
@@ -84,12 +135,13 @@ def build_direct(config, shapes, name=None):
         summary = keras.layers.Concatenate()(parts)
     flat = head(config, summary, shapes.horizon * shapes.targets)
     outputs = keras.layers.Reshape((shapes.horizon, shapes.targets))(flat)  # (B, H*T) -> (B, H, T)
+    outputs = window.finish(outputs)
     return keras.Model(inputs, outputs, name=name or f"direct_{config.cell}")
 
 
-def build_seq2seq(config, shapes):
+def build_seq2seq(config, shapes, target_positions=None):
     """Encoder-decoder: the decoder starts from the encoder's states and reads the future."""
-    inputs, sequence, future, static = _inputs(shapes, config)
+    inputs, sequence, future, static, window = _inputs(shapes, config, target_positions)
     summary, states = encode(sequence, config, return_states=True)
     if future is not None:
         steps = [future[:, shapes.lookback :]]
@@ -106,14 +158,14 @@ def build_seq2seq(config, shapes):
         if config.residual and depth > 0:
             outputs = keras.layers.Add()([outputs, x])
         x = outputs
-    outputs = head(config, x, shapes.targets)  # (B, H, D) -> (B, H, T)
+    outputs = window.finish(head(config, x, shapes.targets))  # (B, H, D) -> (B, H, T)
     return keras.Model(inputs, outputs, name=f"seq2seq_{config.cell}")
 
 
-def build_recursive(config, shapes):
+def build_recursive(config, shapes, target_positions=None):
     """The one-step model of the recursive design: `(1, targets)` from the lookback."""
     if shapes.horizon != 1:
         raise ValueError(
             f"the recursive design's model forecasts one step; got horizon={shapes.horizon}"
         )
-    return build_direct(config, shapes, name=f"recursive_{config.cell}")
+    return build_direct(config, shapes, target_positions, name=f"recursive_{config.cell}")

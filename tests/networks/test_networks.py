@@ -63,7 +63,9 @@ def test_forecast_depends_on_past_and_known_future(architecture):
 
 
 def test_stacked_layers_are_bidirectional_with_residual_adds():
-    config = NetworkConfig(units=8, layers=3, bidirectional=True, residual=True)
+    config = NetworkConfig(
+        architecture="direct", units=8, layers=3, bidirectional=True, residual=True
+    )
     model = build_network(config, shapes_for("direct"))
     bidirectional = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.Bidirectional)]
     adds = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.Add)]
@@ -303,10 +305,40 @@ def test_segment_shapes_that_do_not_fit_are_named(shapes, message):
         ({"segment_length": 0}, "segment_length must be a positive integer, got 0"),
         (
             {"normalization": "mean"},
-            "normalization='mean' is not known; pass one of ('last', 'revin')",
+            "normalization='mean' is not known; pass one of ('last', 'revin', 'none')",
         ),
     ],
 )
 def test_bad_segment_configuration_is_named(options, message):
     with raises_exactly(ValueError, message):
         NetworkConfig(**options)
+
+
+@pytest.mark.parametrize("architecture", ["direct", "seq2seq", "recursive"])
+def test_the_targets_window_is_normalized_and_the_highway_starts_at_zero(architecture):
+    shapes = shapes_for(architecture, known=2)
+    config = NetworkConfig(cell="gru", architecture=architecture, units=6)
+    model = build_network(config, shapes, target_positions=[2, 0])  # targets among 3 inputs
+    highway = model.get_layer("highway")
+    assert not np.any(highway.get_weights()[0])  # a zero map at the start
+    highway.set_weights([np.random.default_rng(1).normal(size=w.shape) for w in highway.weights])
+    rng = np.random.default_rng(0)
+    x = {
+        "past": rng.normal(size=(4, LOOKBACK, 3)).astype("float32"),
+        "future": rng.normal(size=(4, LOOKBACK + shapes.horizon, 2)).astype("float32"),
+    }
+    base = np.asarray(model(x))
+    shifted = x["past"].copy()
+    shifted[..., [2, 0]] += np.array([5.0, -3.0], dtype="float32")  # only the targets move
+    moved = np.asarray(model({**x, "past": shifted}))
+    np.testing.assert_allclose(moved, base + np.array([5.0, -3.0]), atol=1e-4)
+
+
+def test_without_the_targets_among_the_inputs_there_is_no_highway():
+    model = build_network(NetworkConfig(architecture="direct", units=4), shapes_for("direct"))
+    names = [layer.name for layer in model.layers]
+    assert "highway" not in names
+    assert "normalization" not in names
+    plain = NetworkConfig(architecture="seq2seq", units=4, highway=False, normalization="none")
+    shapes = Shapes(LOOKBACK, HORIZON, inputs=2, targets=2)
+    assert "highway" not in [layer.name for layer in build_network(plain, shapes).layers]
