@@ -13,7 +13,7 @@ import pandas as pd
 from forecaster.data import DataError, make_windows
 from forecaster.data.timestamps import to_offset
 from forecaster.estimators import statics
-from forecaster.estimators.preparation import check_frame, is_step_index
+from forecaster.estimators.preparation import is_step_index
 from forecaster.evaluation import metrics
 
 
@@ -21,28 +21,6 @@ def encoding(model):
     """The fitted `statics.Statics` of a forecaster (none for one saved before them)."""
     state = model.schema_.get("statics")
     return statics.Statics() if state is None else statics.Statics.from_dict(state)
-
-
-def series_bounds(frame, id_col):
-    """Series ids and row ranges `[begin, end)` of a frame whose series are contiguous.
-
-    Raises:
-        DataError: the id column is absent, or a series' rows are split apart.
-    """
-    if id_col is None:
-        return [None], [(0, len(frame))]
-    if id_col not in frame.columns:
-        raise DataError(
-            f"the model was fitted on series in {id_col!r}, which is not in the frame; "
-            f"columns are {list(frame.columns)}"
-        )
-    ids = frame[id_col].to_numpy()
-    change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-    begins, ends = np.r_[0, change], np.r_[change, len(ids)]
-    keys = list(ids[begins])
-    if len(set(keys)) != len(keys):
-        raise DataError(f"the rows of each series must be together; sort the frame by {id_col!r}")
-    return keys, list(zip(begins.tolist(), ends.tolist(), strict=True))
 
 
 def horizon_index(last, horizon, freq):
@@ -69,11 +47,9 @@ def check_kind(model, frame):
         )
     stepped = model.schema_.get("freq") is None
     if stepped != is_step_index(frame.index):
-        want = "a step index" if stepped else "a DatetimeIndex"
-        raise DataError(
-            f"the model was fitted on a series with {want}; the frame has a "
-            f"{type(frame.index).__name__}"
-        )
+        # A step index may be a RangeIndex or an Index of integers: name the kind, not the class.
+        want, have = ("a step index", "a DatetimeIndex")[:: 1 if stepped else -1]
+        raise DataError(f"the model was fitted on a series with {want}; the frame has {have}")
 
 
 def predict(model, frame, future=None, static=None):
@@ -85,9 +61,11 @@ def predict(model, frame, future=None, static=None):
     """
     data, schema = model.data, model.schema_
     id_col = schema.get("id_col")
-    frame = model.check_frame(statics.attach(check_frame(frame), static, data.static, id_col))
+    # The frame's kind first: a wide frame for a long fit has no id column to attach by.
+    frame = statics.attach(model.check_frame(frame), static, data.static, id_col)
+    statics.require(frame, data.static)  # before `_block` selects them
     lookback, horizon = data.lookback, data.horizon
-    keys, bounds = series_bounds(frame, id_col)
+    keys, bounds = statics.series_bounds(frame, id_col)
     for key, (begin, end) in zip(keys, bounds, strict=True):
         if end - begin < lookback:
             label = "" if key is None else f" of series {key!r}"
@@ -209,8 +187,7 @@ def scored_windows(model, frame, static=None):
     """
     schema = model.schema_
     id_col = schema.get("id_col")
-    frame = statics.attach(check_frame(frame), static, model.data.static, id_col)
-    frame = model.check_frame(frame)
+    frame = statics.attach(model.check_frame(frame), static, model.data.static, id_col)
     scaled = encoding(model).encode(model.scaler_.transform(frame))
     windows = make_windows(scaled, model.window_spec(stride=1), id_col=id_col)
     x, y = windows.numpy()

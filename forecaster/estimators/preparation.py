@@ -197,12 +197,15 @@ def prepare(data, frame, val=None, *, hold_out=True, window_spec=None, static=No
         A `Prepared`.
 
     Raises:
-        DataError: the frame lacks a configured column, a series or part is shorter than
-            one window, or calendar features are asked of a series without timestamps.
+        DataError: the frame lacks a configured column, a series' rows are not
+            contiguous, a series or part is shorter than one window, or calendar features
+            are asked of a series without timestamps.
     """
     frame = check_frame(frame)
     id_col = series_column(data, frame)
+    statics.series_bounds(frame, id_col)  # one run per series, before `split` gathers them
     frame = statics.attach(frame, static, data.static, id_col)
+    statics.per_series(frame, data.static, id_col)  # held-out rows too, not just training
     if data.calendar and is_step_index(frame.index):
         raise DataError(
             f"calendar features {list(data.calendar)} need timestamps; this frame is "
@@ -219,6 +222,7 @@ def prepare(data, frame, val=None, *, hold_out=True, window_spec=None, static=No
     train_part, val_part = holdout(data, frame, val, hold_out=hold_out, id_col=id_col)
     if val_part is not None:
         val_part = statics.attach(val_part, static, data.static, id_col)
+        statics.per_series(val_part, data.static, id_col)
     scaled_columns = list(dict.fromkeys([*inputs, *targets, *data.known_future]))
     scaler = Scaler(data.scaler).fit(train_part, columns=scaled_columns, id_col=id_col)
     encoding = statics.Statics.fit(

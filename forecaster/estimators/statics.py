@@ -11,7 +11,8 @@ them, and `Statics.encode` replaces them by numbers the windows carry once per w
   never seen, and the network learns an embedding of each (`forecaster.networks.layers`).
 
 The encoded columns come numeric ones first, then the categories, as the network's
-`static` input expects (`Shapes.static` and `Shapes.categories`).
+`static` input expects (`Shapes.static` and `Shapes.categories`). `series_bounds` finds
+each series' rows, which fit, predict and evaluate need in one run per series.
 
 >>> statics = Statics.fit(train, ["region", "size"], id_col="store", series_embedding=True)
 >>> statics.columns, statics.categories  # (['size', 'region', 'store:series'], (4, 21))
@@ -191,6 +192,27 @@ def attach(frame, static, names, id_col):
     return out
 
 
+def series_bounds(frame, id_col):
+    """The series ids in the frame's order ([None] when wide) and their rows `[begin, end)`.
+
+    Raises:
+        DataError: a series' rows are not contiguous, naming the series.
+    """
+    if id_col is None:
+        return [None], [(0, len(frame))]
+    ids = frame[id_col].to_numpy()
+    change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    begins, ends = np.r_[0, change], np.r_[change, len(ids)]
+    keys = ids[begins].tolist()  # Python values: messages name 2, not np.int64(2)
+    repeated = pd.Index(keys).duplicated()
+    if repeated.any():
+        raise DataError(
+            f"the rows of series {keys[repeated.argmax()]!r} are not contiguous; sort the "
+            f"frame by {id_col!r}"
+        )
+    return keys, list(zip(begins.tolist(), ends.tolist(), strict=True))
+
+
 def per_series(frame, names, id_col):
     """One row per series of the static columns `names`, checked constant within each.
 
@@ -215,6 +237,8 @@ def per_series(frame, names, id_col):
         varies = groups.nunique(dropna=False) > 1
         if varies.to_numpy().any():
             series, column = varies.stack().loc[lambda v: v].index[0]
+            # The message names series 2, not np.int64(2).
+            series = series.item() if isinstance(series, np.generic) else series
             raise DataError(f"static column {column!r} varies within series {series!r}")
     return groups.first() if names else pd.DataFrame(index=frame[id_col].unique())
 
@@ -227,10 +251,17 @@ def _vocabulary(column):
     return tuple(sorted({str(value) for value in column.dropna()}))
 
 
+def require(frame, names):
+    """Raises a `DataError` naming the first static column of `names` absent from `frame`."""
+    for name in names:
+        _column(frame, name)
+
+
 def _column(frame, name):
     if name not in frame.columns:
         raise DataError(
-            f"static column {name!r} is not in the frame; columns are {list(frame.columns)}"
+            f"static column {name!r} is not in the frame; give it there or as static= keyed "
+            f"by series; columns are {list(frame.columns)}"
         )
     return frame[name]
 
