@@ -42,7 +42,12 @@ import keras
 from keras import ops
 
 from forecaster.networks.layers import head, make_cell, recurrent, static_features
-from forecaster.networks.segment_layers import SegmentQueries, TakeChannels, WindowNormalization
+from forecaster.networks.segment_layers import (
+    SegmentQueries,
+    TakeChannels,
+    WindowNormalization,
+    WindowRestore,
+)
 
 
 def check_steps(lookback, horizon, segment_length):
@@ -277,5 +282,5 @@ def build_segment(config, shapes, target_positions=None):
     y = head(config, y, width)  # (B*C*M, D) -> (B*C*M, W)
     y = ops.reshape(y, (-1, channels, shapes.horizon))  # (B*C*M, W) -> (B, C, M*W)
     y = ops.transpose(y, (0, 2, 1))  # (B, C, H) -> (B, H, C)
-    outputs = y * scale + loc
+    outputs = WindowRestore(name="restore")(y, loc, scale)
     return keras.Model(inputs, outputs, name=f"segment_{config.cell}")

@@ -52,6 +52,24 @@ class WindowNormalization(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="forecaster")
+class WindowRestore(keras.layers.Layer):
+    """Maps a forecast back from a normalized window: ``forecast * scale + loc``.
+
+    A layer of its own because the same arithmetic written on a functional model's symbolic
+    tensors (or through `keras.layers.Add` and `Multiply`) broadcast `(batch, 1, channels)`
+    over the horizon axis whenever a batch held exactly `horizon` windows (Keras 3.15,
+    TensorFlow 2.21): each forecast then took another window's level.
+
+    Call takes `(forecast, loc, scale)`: `(batch, horizon, channels)` and two
+    `(batch, 1, channels)` as `WindowNormalization` returns them.
+    """
+
+    def call(self, forecast, loc, scale):
+        """The forecast in the window's own units."""
+        return forecast * scale + loc
+
+
+@keras.saving.register_keras_serializable(package="forecaster")
 class SegmentQueries(keras.layers.Layer):
     """The decoder's inputs: a learned embedding per (channel, horizon segment).
 

@@ -26,7 +26,7 @@ import keras
 from keras import ops
 
 from forecaster.networks.layers import head, make_cell, recurrent, static_features
-from forecaster.networks.segment_layers import TakeChannels, WindowNormalization
+from forecaster.networks.segment_layers import TakeChannels, WindowNormalization, WindowRestore
 
 
 class _Window:
@@ -61,7 +61,7 @@ class _Window:
                 self.shapes.horizon, kernel_initializer="zeros", name="highway"
             )(window)
             outputs = keras.layers.Add()([outputs, ops.transpose(linear, (0, 2, 1))])
-        return outputs * self.scale + self.loc
+        return WindowRestore(name="restore")(outputs, self.loc, self.scale)
 
 
 def _inputs(shapes, config, positions=None):

@@ -170,12 +170,6 @@ def test_a_global_network_forecasts_each_series_from_its_own_window(network):
         np.testing.assert_allclose(alone["y"], block, rtol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="networks/stacked.py (7090ca9): `outputs * scale + loc` in the Keras graph adds the "
-    "windows' last values along the horizon when a network's first call (or any eager call) "
-    "has exactly `horizon` windows, so each series' forecast carries the others' levels",
-)
 def test_a_first_batch_of_exactly_horizon_windows_scores_each_series_as_alone(network, tmp_path):
     model, frame, _ = network
     model.save(tmp_path / "global")

@@ -342,3 +342,16 @@ def test_without_the_targets_among_the_inputs_there_is_no_highway():
     plain = NetworkConfig(architecture="seq2seq", units=4, highway=False, normalization="none")
     shapes = Shapes(LOOKBACK, HORIZON, inputs=2, targets=2)
     assert "highway" not in [layer.name for layer in build_network(plain, shapes).layers]
+
+
+@pytest.mark.parametrize("architecture", ["direct", "seq2seq", "segment"])
+def test_a_batch_of_exactly_horizon_windows_keeps_each_windows_level(architecture):
+    # Written as symbolic arithmetic (or Add/Multiply layers), restoring the level broadcast
+    # it over the horizon when the batch held `horizon` windows; WindowRestore does not.
+    horizon = 4
+    config = NetworkConfig(cell="gru", architecture=architecture, units=4, segment_length=4)
+    model = build_network(config, Shapes(8, horizon, inputs=1, targets=1))
+    x = (np.random.default_rng(0).normal(size=(horizon, 8, 1)) * 10).astype("float32")
+    together = np.asarray(model(x))
+    alone = np.concatenate([np.asarray(model(x[i : i + 1])) for i in range(horizon)])
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-5)
