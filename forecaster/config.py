@@ -79,8 +79,8 @@ class DataConfig:
             frame keyed by series to `fit(static=...)`): numeric ones are standardized
             across the series, text ones are categories with a learned embedding.
         series_embedding: in long format, whether the network learns an embedding of the
-            series id (a categorical static; a series unseen in training gets the shared
-            "unknown" entry).
+            series id (a categorical static). Forecasts are for the series seen in training,
+            whose scaling is known; a new series is refused by name.
         nonnegative: whether the targets can never be negative (counts, sales, energy):
             forecasts are then clipped at 0 in the original units. None: detected from the
             training rows (True when no target value there is below 0), and stated in
