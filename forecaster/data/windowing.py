@@ -281,7 +281,7 @@ def _series_bounds(frame, id_col):
     ids = frame[id_col].to_numpy()
     change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
     begins, ends = np.r_[0, change], np.r_[change, len(ids)]
-    keys = list(ids[begins])
+    keys = [key.item() if isinstance(key, np.generic) else key for key in ids[begins]]
     seen = set()
     for key in keys:
         if key in seen:
