@@ -7,7 +7,8 @@ it on first use (PEP 562), so the `forecaster` command answers `--help` without 
 TensorFlow, and mlflow loads only with `forecaster.tracking`. Two things still happen on
 their own once TensorFlow or Keras is imported, by forecaster or by the caller:
 
-- Keras gets the cells registered (`forecaster.cells` is imported right after Keras), so
+- Keras gets the cells and the networks' own layers registered (`forecaster.cells` and
+  `forecaster.networks.segment_layers` are imported right after Keras), so
   `import forecaster` then `keras.saving.load_model(path)` or `mlflow.pyfunc.load_model(uri)`
   reloads a saved network. Keras does not import a custom class's module by itself: it
   imports only `keras` modules named in a saved config, and looks every other class up in
@@ -207,9 +208,15 @@ def _load_tensorflow(load, tensorflow):
             tensorflow.config.list_physical_devices("GPU")
 
 
+def _register():
+    """Registers the cells and the networks' own layers with Keras (for loading them)."""
+    importlib.import_module("forecaster.cells")
+    importlib.import_module("forecaster.networks.segment_layers")
+
+
 def _load_keras(load, _keras):
     load()
-    importlib.import_module("forecaster.cells")  # registers the cells with Keras
+    _register()
 
 
 class _Loader(importlib.abc.Loader):
@@ -250,6 +257,6 @@ class _FirstImport(importlib.abc.MetaPathFinder):
 
 
 if "keras" in sys.modules:  # imported before forecaster: register the cells now
-    importlib.import_module("forecaster.cells")
+    _register()
 else:  # TensorFlow imported before forecaster has printed its lines already
     sys.meta_path.insert(0, _FirstImport(quiet="tensorflow" not in sys.modules))
