@@ -63,9 +63,10 @@ class Scaler:
         self.id_col = frame.attrs.get("id_col") if id_col is None else id_col
         self.columns = _columns(frame, columns, self.id_col)
         self.scalers = {}
-        for key, part in _series(frame, self.id_col):
-            values = part[self.columns].to_numpy(dtype="float64")
-            self.scalers[key] = None if self.kind == "none" else SCALERS[self.kind]().fit(values)
+        values = frame[self.columns].to_numpy(dtype="float64")  # once: slicing it is cheap
+        for key, positions in _positions_by_series(frame, self.id_col):
+            part = values[positions]
+            self.scalers[key] = None if self.kind == "none" else SCALERS[self.kind]().fit(part)
         return self
 
     def transform(self, frame):
@@ -211,6 +212,21 @@ def _series(frame, id_col):
     if id_col not in frame.columns:
         raise DataError(f"id column {id_col!r} is not in the frame; columns are {list(frame)}")
     yield from frame.groupby(id_col, sort=False)
+
+
+def _positions_by_series(frame, id_col):
+    """Yields `(series id, row positions)` in the order the series first appear."""
+    if id_col is None:
+        yield None, slice(None)
+        return
+    if id_col not in frame.columns:
+        raise DataError(f"id column {id_col!r} is not in the frame; columns are {list(frame)}")
+    codes, keys = pd.factorize(frame[id_col], sort=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+    for i, key in enumerate(keys):
+        key = key.item() if isinstance(key, np.generic) else key  # JSON writes the state
+        yield key, order[bounds[i] : bounds[i + 1]]
 
 
 def _positions(frame, id_col, key):
