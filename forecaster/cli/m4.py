@@ -53,7 +53,9 @@ def parser():
         metavar="SECTION.KEY=VALUE",
         help="override a key of the configuration, e.g. --set train.epochs=2",
     )
-    main.add_argument("--series", type=int, default=None, help="only the first N series")
+    main.add_argument(
+        "--series", type=_positive, default=None, help="only the first N series (a smoke test)"
+    )
     main.add_argument("--experiment", default="m4-hourly", help="the MLflow experiment")
     main.add_argument(
         "--results",
@@ -257,6 +259,17 @@ def main(argv=None):
         print(f"m4_benchmark.py: error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _positive(text):
+    """An argparse type: a positive integer, else a one-line usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
 
 
 def _fields(dataclass):

@@ -50,8 +50,8 @@ class Split:
         """Shows the row ranges of the parts (of the first series in long format)."""
         key, (train_end, val_end, test_end) = next(iter(self.borders.items()))
         first = "" if key is None else f"series {key!r} of {len(self.borders)}: "
-        val_start = max(train_end - self.lookback, 0)
-        test_start = max(val_end - self.lookback, 0)
+        val_start = _start(train_end, val_end, self.lookback)  # an empty part stays empty
+        test_start = _start(val_end, test_end, self.lookback)
         return (
             f"Split({first}train rows [0, {train_end}), val rows [{val_start}, {val_end}), "
             f"test rows [{test_start}, {test_end}); lookback={self.lookback})"

@@ -325,12 +325,6 @@ class BaseForecaster(abc.ABC):
             DataError: `frame` is in long format: backtests of global models are not built
                 yet (evaluate each series' test part with `evaluate_series` instead).
         """
-        if preparation.series_column(self.data, preparation.check_frame(frame)) is not None:
-            raise DataError(
-                "backtests of a long frame (many series) are not built yet; backtest one "
-                "series (frame[frame[id_col] == key]) or score the test parts with "
-                "evaluate_series"
-            )
         return backtest(self, frame, folds=folds, **options)
 
     def check_frame(self, frame):

@@ -52,6 +52,12 @@ def backtest(
     """
     checks.choice("window", window, WINDOWS)
     frame = estimator.check_frame(frame)
+    if estimator.data.id_col is not None or frame.attrs.get("id_col") is not None:
+        raise DataError(
+            "backtests of a long frame (many series) are not built yet; backtest one "
+            "series (frame[frame[id_col] == key]) or score the test parts with "
+            "evaluate_series"
+        )
     ends = _fold_ends(frame, folds, cutoffs, estimator.data.horizon)
     train_size = ends[0] if train_size is None else checks.positive_int("train_size", train_size)
     rows, model = [], None  # without refit, the first fold's model forecasts every fold

@@ -442,3 +442,29 @@ def test_every_architecture_fits_and_forecasts_a_long_frame(covariates, architec
     mine = moved["id"] == "b"
     assert np.abs(moved.loc[mine, "y"] - forecast.loc[mine, "y"]).min() > 1e-6
     np.testing.assert_array_equal(moved.loc[~mine, "y"], forecast.loc[~mine, "y"])
+
+
+def test_a_backtest_of_a_long_frame_is_refused_however_it_is_called():
+    values = walks({"a": 60, "b": 70})
+    frame = stack(part("a", values["a"]), part("b", values["b"]))
+    frame.attrs["id_col"] = "id"
+    message = (
+        "backtests of a long frame (many series) are not built yet; backtest one series "
+        "(frame[frame[id_col] == key]) or score the test parts with evaluate_series"
+    )
+    model = fc.NaiveForecaster(lookback=6, horizon=3)
+    with raises_exactly(fc.DataError, message):
+        model.backtest(frame, folds=2)
+    with raises_exactly(fc.DataError, message):
+        fc.backtest(model, frame, folds=2)
+
+
+def test_the_split_repr_shows_an_empty_test_part_as_empty():
+    values = walks({"a": 60, "b": 70})
+    frame = stack(stepped("a", values["a"]), stepped("b", values["b"]), freq=None)
+    parts = fc.split_last(frame, 8, lookback=12, id_col="id")
+    assert len(parts.test) == 0
+    assert repr(parts) == (
+        "Split(series 'a' of 2: train rows [0, 52), val rows [40, 60), test rows [60, 60); "
+        "lookback=12)"
+    )

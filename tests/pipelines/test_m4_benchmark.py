@@ -99,3 +99,14 @@ def test_a_missing_folder_is_one_line(monkeypatch, capsys, tmp_path):
         "with the folder holding the M4 Hourly files hourly-train.csv and hourly-test.csv "
         "(../shared/data/m4)"
     ]
+
+
+def test_a_series_count_below_one_is_refused(monkeypatch, capsys, tmp_path):
+    status, out, err, _ = run(
+        monkeypatch, capsys, tmp_path, "--data", str(M4), "--model", "snaive", "--series", "-3"
+    )
+    assert status == 2
+    assert out == []
+    assert err.strip().splitlines()[-1] == (
+        "m4_benchmark.py: error: argument --series: must be a positive integer, got '-3'"
+    )
