@@ -22,13 +22,14 @@ import csv
 import datetime
 import json
 import os
-import platform
 import re
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from forecaster.cells.native.build import processor_name
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "global_scaling.csv"
@@ -127,7 +128,7 @@ def append(row):
     row = {
         "run": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **row,
-        "cpu": _cpu(),
+        "cpu": processor_name(),
         "load": round(os.getloadavg()[0], 2),
         "commit": commit,
     }
@@ -168,16 +169,6 @@ def write():
     if not BLOCK.search(text):
         raise SystemExit(f"{DOC} has no <!-- global_scaling:begin --> ... end block")
     DOC.write_text(BLOCK.sub(lambda m: m.group(1) + table() + m.group(3), text), encoding="utf-8")
-
-
-def _cpu():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv=None):

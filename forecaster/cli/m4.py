@@ -18,13 +18,14 @@ import contextlib
 import hashlib
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from forecaster.cells.native.build import processor_name
+from forecaster.cli.commands import flat
 from forecaster.cli.loading import load_config
 from forecaster.cli.sections import ConfigError
 from forecaster.config import CELLS
@@ -128,12 +129,9 @@ def read(folder, series=None):
 
 def arrays(frame):
     """Each series' values as a 1-D array, in the frame's order: `(ids, arrays)`."""
-    ids, positions = np.unique(frame[ID_COL].to_numpy(), return_index=True)
-    order = np.argsort(positions)
-    groups = frame.groupby(ID_COL, sort=False)["value"]
-    values = {key: group.to_numpy(dtype=np.float64) for key, group in groups}
-    keys = [ids[i] for i in order]
-    return keys, [values[key] for key in keys]
+    groups = frame.groupby(ID_COL, sort=False)["value"]  # in the order series first appear
+    keys, values = zip(*((key, group.to_numpy(np.float64)) for key, group in groups), strict=True)
+    return list(keys), list(values)
 
 
 def benchmark_forecasts(method, train, horizon, season):
@@ -196,11 +194,7 @@ def run(args):
         model, label = None, f"{args.model}"
     else:
         model, config = build(args.model, args.config, args.seed, args.set)
-        configuration = {
-            f"{section}.{key}": value
-            for section, dataclass in model.configs().items()
-            for key, value in _fields(dataclass).items()
-        }
+        configuration = flat(model.configs())
         if config.data.horizon != horizon:
             raise ConfigError(f"data.horizon must be {horizon} for M4 Hourly")
         label = f"{args.model} seed {args.seed}"
@@ -239,7 +233,7 @@ def run(args):
         "wall_seconds": round(wall, 1),
         **facts,
         "run_id": tracked.run_id,
-        "cpu": _cpu(),
+        "cpu": processor_name(),
         "config_hash": _hash(configuration) if configuration else None,
         "configuration": configuration,
     }
@@ -272,24 +266,6 @@ def _positive(text):
     return value
 
 
-def _fields(dataclass):
-    import dataclasses
-
-    return {
-        k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(dataclass).items()
-    }
-
-
 def _hash(configuration):
     text = json.dumps(configuration, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def _cpu():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()

@@ -32,7 +32,13 @@ from forecaster.data.sources import Source, open_source
 from forecaster.data.splitting import Split, split, split_last, split_stream
 from forecaster.data.streaming import StreamWindows, stream_scaler, stream_windows
 from forecaster.data.timestamps import MISSING_POLICIES
-from forecaster.data.windowing import Windows, WindowSpec, make_windows, resolve_columns
+from forecaster.data.windowing import (
+    Windows,
+    WindowSpec,
+    make_windows,
+    resolve_columns,
+    series_bounds,
+)
 
 __all__ = [
     "BENCHMARKS",
@@ -55,6 +61,7 @@ __all__ = [
     "open_source",
     "read_csv",
     "resolve_columns",
+    "series_bounds",
     "shipped_path",
     "split",
     "split_last",

@@ -236,7 +236,7 @@ def value_frame(cells, value_cols, rows, number_format, options, name):
             "error", a missing cell under "error".
     """
     categorical, missing, markers = options["categorical"], options["missing"], options["markers"]
-    codes = [float(m) for m in markers if _is_number(m)]
+    codes = marker_codes(markers)
     parts = []
     for column in value_cols:
         if cells[column].null_count == len(cells[column]):
@@ -266,6 +266,11 @@ def value_frame(cells, value_cols, rows, number_format, options, name):
         _police_missing(column, np.isnan(values), rows, missing)
         parts.append(pd.Series(values, name=column))
     return pd.concat(parts, axis=1)
+
+
+def marker_codes(markers):
+    """The missing-value markers that are numbers (e.g. -9999), as floats."""
+    return [float(m) for m in markers if _is_number(m)]
 
 
 def _is_number(text):

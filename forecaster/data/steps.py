@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from forecaster.data.columns import listed
 from forecaster.data.errors import DataError
-from forecaster.data.numbers import to_floats
+from forecaster.data.numbers import marker_codes, to_floats
 from forecaster.data.timestamps import fill
 
 ORIENTS = ("columns", "rows")
@@ -233,7 +233,7 @@ def rows_frame(cells, rows, id_col, value_cols, number_format, missing, markers,
             f"{name}: series {ids[i]!r} is on rows {rows[first]} and {rows[i]}; with "
             "orient='rows' each series is one row"
         )
-    codes = [float(m) for m in markers if _is_number(m)]
+    codes = marker_codes(markers)
     matrix = np.empty((len(value_cols), len(ids)))  # (steps, series)
     for k, column in enumerate(value_cols):
         values, bad = to_floats(cells[column], number_format)
@@ -269,14 +269,6 @@ def rows_frame(cells, rows, id_col, value_cols, number_format, missing, markers,
         index=pd.Index(steps, name=STEP),
     )
     return frame, int(holes.sum())
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _not_a_number(cells, values, bad, ids, rows, column, markers, name):

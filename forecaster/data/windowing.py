@@ -214,7 +214,7 @@ def make_windows(frame, spec, *, id_col=None):
         raise ValueError(f"spec must be a WindowSpec, got {type(spec).__name__}")
     id_col = frame.attrs.get("id_col") if id_col is None else id_col
     inputs, targets = resolve_columns(spec, frame.columns, id_col)
-    keys, bounds = _series_bounds(frame, id_col)
+    keys, bounds = series_bounds(frame, id_col)
     needed = spec.lookback + spec.horizon
     for key, (begin, end) in zip(keys, bounds, strict=True):
         if end - begin < needed:
@@ -274,8 +274,12 @@ def resolve_columns(spec, columns, id_col=None, where="frame"):
     return inputs, targets
 
 
-def _series_bounds(frame, id_col):
-    """Series ids and their row ranges `[begin, end)`; each series must be contiguous."""
+def series_bounds(frame, id_col):
+    """The series ids in the frame's order ([None] when wide) and their rows `[begin, end)`.
+
+    Raises:
+        DataError: a series' rows are not contiguous, naming the series.
+    """
     if id_col is None:
         return [None], [(0, len(frame))]
     ids = frame[id_col].to_numpy()

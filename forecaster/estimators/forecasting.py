@@ -10,7 +10,7 @@ non-negative target (`schema_["nonnegative"]`) is never forecast below 0.
 import numpy as np
 import pandas as pd
 
-from forecaster.data import DataError, make_windows
+from forecaster.data import DataError, make_windows, series_bounds
 from forecaster.data.timestamps import to_offset
 from forecaster.estimators import statics
 from forecaster.estimators.preparation import is_step_index
@@ -65,7 +65,7 @@ def predict(model, frame, future=None, static=None):
     frame = statics.attach(model.check_frame(frame), static, data.static, id_col)
     statics.require(frame, data.static)  # before `_block` selects them
     lookback, horizon = data.lookback, data.horizon
-    keys, bounds = statics.series_bounds(frame, id_col)
+    keys, bounds = series_bounds(frame, id_col)
     for key, (begin, end) in zip(keys, bounds, strict=True):
         if end - begin < lookback:
             label = "" if key is None else f" of series {key!r}"
@@ -195,14 +195,9 @@ def scored_windows(model, frame, static=None):
     series = windows.series
     center, scale = center[series][:, None], scale[series][:, None]  # (windows, 1, targets)
     forecast = floor(model, model._forecast(x), -center / scale)  # 0 in the original units
-    fitted = {statics_key(key): i for i, key in enumerate(schema.get("series", [None]))}
-    positions = np.array([fitted[statics_key(key)] for key in windows.keys])[series]
+    fitted = {key: i for i, key in enumerate(schema.get("series", [None]))}
+    positions = np.array([fitted[key] for key in windows.keys])[series]
     return y, forecast, positions, (center, scale)
-
-
-def statics_key(key):
-    """A series id as the schema stores it (JSON turns NumPy scalars into Python ones)."""
-    return key.item() if isinstance(key, np.generic) else key
 
 
 def evaluate(model, frame, static=None):

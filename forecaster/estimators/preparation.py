@@ -23,6 +23,7 @@ from forecaster.data import (
     Source,
     make_windows,
     resolve_columns,
+    series_bounds,
     split,
     split_stream,
     stream_scaler,
@@ -203,7 +204,7 @@ def prepare(data, frame, val=None, *, hold_out=True, window_spec=None, static=No
     """
     frame = check_frame(frame)
     id_col = series_column(data, frame)
-    statics.series_bounds(frame, id_col)  # one run per series, before `split` gathers them
+    series_bounds(frame, id_col)  # one run per series, before `split` gathers them
     frame = statics.attach(frame, static, data.static, id_col)
     statics.per_series(frame, data.static, id_col)  # held-out rows too, not just training
     if data.calendar and is_step_index(frame.index):
@@ -237,7 +238,7 @@ def prepare(data, frame, val=None, *, hold_out=True, window_spec=None, static=No
     schema.update(id_col=id_col, statics=encoding.to_dict())
     schema.update(nonnegative_schema(data, raw_targets))
     keys = list(scaler.scalers)
-    schema["series"] = [plain(key) for key in keys]
+    schema["series"] = keys  # Python values, as the scaler keys them
     raw = series_mase_scales(train_part, id_col, keys, list(targets), season)
     _, spread = scaler.series_statistics(keys)
     where = [scaled_columns.index(t) for t in targets]
@@ -270,11 +271,6 @@ def series_mase_scales(frame, id_col, keys, targets, season):
         return mase_scale(values, season)[None]
     positions = pd.Series(np.arange(len(frame))).groupby(frame[id_col].to_numpy()).indices
     return np.stack([mase_scale(values[positions[key]], season) for key in keys])
-
-
-def plain(value):
-    """A NumPy scalar as the Python value JSON writes (series ids in the schema)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def prepare_stream(

@@ -11,8 +11,7 @@ them, and `Statics.encode` replaces them by numbers the windows carry once per w
   never seen, and the network learns an embedding of each (`forecaster.networks.layers`).
 
 The encoded columns come numeric ones first, then the categories, as the network's
-`static` input expects (`Shapes.static` and `Shapes.categories`). `series_bounds` finds
-each series' rows, which fit, predict and evaluate need in one run per series.
+`static` input expects (`Shapes.static` and `Shapes.categories`).
 
 >>> statics = Statics.fit(train, ["region", "size"], id_col="store", series_embedding=True)
 >>> statics.columns, statics.categories  # (['size', 'region', 'store:series'], (4, 21))
@@ -190,27 +189,6 @@ def attach(frame, static, names, id_col):
     for name in names:
         out[name] = ids.map(static[name]).to_numpy()
     return out
-
-
-def series_bounds(frame, id_col):
-    """The series ids in the frame's order ([None] when wide) and their rows `[begin, end)`.
-
-    Raises:
-        DataError: a series' rows are not contiguous, naming the series.
-    """
-    if id_col is None:
-        return [None], [(0, len(frame))]
-    ids = frame[id_col].to_numpy()
-    change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-    begins, ends = np.r_[0, change], np.r_[change, len(ids)]
-    keys = ids[begins].tolist()  # Python values: messages name 2, not np.int64(2)
-    repeated = pd.Index(keys).duplicated()
-    if repeated.any():
-        raise DataError(
-            f"the rows of series {keys[repeated.argmax()]!r} are not contiguous; sort the "
-            f"frame by {id_col!r}"
-        )
-    return keys, list(zip(begins.tolist(), ends.tolist(), strict=True))
 
 
 def per_series(frame, names, id_col):
