@@ -138,9 +138,11 @@ def _future_rows(model, future, keys, stamps):
     absent = [c for c in names if c not in future.columns]
     if absent:
         raise DataError(f"future has no known-future column {absent[0]!r}")
+    # Each series' rows looked up once, not a pass over `future` per series.
+    by_series = None if id_col is None else dict(iter(future.groupby(id_col, sort=False)))
     parts = []
     for key, index in zip(keys, stamps, strict=True):
-        rows = future if id_col is None else future[future[id_col] == key]
+        rows = future if id_col is None else by_series.get(key, future.iloc[:0])
         missing = index.difference(rows.index)
         if len(missing):
             label = "" if key is None else f" of series {key!r}"

@@ -468,3 +468,37 @@ def test_the_split_repr_shows_an_empty_test_part_as_empty():
         "Split(series 'a' of 2: train rows [0, 52), val rows [40, 60), test rows [60, 60); "
         "lookback=12)"
     )
+
+
+def test_known_future_values_are_taken_per_series():
+    values = walks({"a": 60, "b": 70})
+    frame = stack(part("a", values["a"]), part("b", values["b"], start="2024-01-02"))
+    frame["promo"] = np.arange(len(frame)) % 3 == 0
+    frame["promo"] = frame["promo"].astype(float)
+    frame.attrs["id_col"] = "id"
+    model = fc.Forecaster(
+        "gru", lookback=6, horizon=3, targets=["y"], known_future=["promo"], units=4,
+        epochs=1, verbose=0,
+    )  # fmt: skip
+    model.fit(frame)
+    stamps = {key: frame[frame["id"] == key].index[-1] for key in ("a", "b")}
+    future = pd.concat(
+        pd.DataFrame(
+            {"id": key, "promo": [0.0, 1.0, 0.0]},
+            index=pd.date_range(last, periods=4, freq="h")[1:],
+        )
+        for key, last in stamps.items()
+    )
+    base = model.predict(frame, future=future)
+    moved = future.copy()
+    moved.loc[(moved["id"] == "b").to_numpy(), "promo"] += 5.0
+    shifted = model.predict(frame, future=moved)
+    a, b = (base["id"] == "a").to_numpy(), (base["id"] == "b").to_numpy()
+    np.testing.assert_allclose(shifted.loc[a, "y"], base.loc[a, "y"])  # only b's values moved
+    assert not np.allclose(shifted.loc[b, "y"], base.loc[b, "y"])
+    with raises_exactly(
+        fc.DataError,
+        f"future has no row for {stamps['b'] + pd.Timedelta(hours=1)} of series 'b'; it must "
+        "cover 3 steps",
+    ):
+        model.predict(frame, future=future[(future["id"] == "a").to_numpy()])
