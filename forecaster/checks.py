@@ -87,3 +87,26 @@ def column_names(name, value):
     if not all(isinstance(n, str) for n in names):
         raise InvalidValueError(name, f"{name} must be column names, got {value!r}")
     return names
+
+
+def levels(name, value):
+    """Quantile levels as a sorted tuple of distinct floats in (0, 1); () stays ().
+
+    Example:
+        >>> levels("quantiles", [0.95, 0.05, 0.5])
+        (0.05, 0.5, 0.95)
+        >>> levels("quantiles", [0.5, 1.5])
+        Traceback (most recent call last):
+        ValueError: quantiles must be levels in (0, 1), got 1.5
+    """
+    items = (value,) if isinstance(value, numbers.Real) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        raise InvalidValueError(name, f"{name} must be a list of levels, got {value!r}") from None
+    for level in items:
+        if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
+            raise InvalidValueError(name, f"{name} must be levels in (0, 1), got {level!r}")
+    if len(set(items)) != len(items):
+        raise InvalidValueError(name, f"{name} has a level twice: {list(items)}")
+    return tuple(sorted(float(level) for level in items))

@@ -30,6 +30,8 @@ NORMALIZATIONS = ("last", "revin", "none")
 # The strategies `TrainConfig.distribute` names (forecaster.estimators.distribute makes them).
 DISTRIBUTE = ("mirrored", "multiworker")
 LOSSES = ("mse", "mae")
+# The predictive distributions a network can output (`forecaster.networks.outputs`).
+DISTRIBUTIONS = ("normal", "studentt", "negbinomial")
 # The scalers `forecaster.data.Scaler` fits, and the calendar features
 # `forecaster.data.calendar_features` makes: their names, without loading either.
 SCALERS = ("standard", "minmax", "robust", "none")
@@ -201,6 +203,15 @@ class NetworkConfig:
             et al. 2015); False starts it at 0 and needs cell "lstm" or "cifg".
         embedding_size: the width of the learned embedding of each categorical static
             (the series id's too, with `DataConfig.series_embedding`).
+        quantiles: quantile levels in (0, 1) to forecast beside the point forecast, e.g.
+            (0.05, 0.5, 0.95). Without `distribution` the network outputs them, trained on
+            the pinball loss (added to `loss` on the point forecast) and built so that they
+            never cross; with it they are the levels read off the distribution. `predict`
+            adds a column `<target>_q<level>` per level.
+        distribution: None (a point forecast), or "normal", "studentt" or "negbinomial"
+            (counts): the network outputs the distribution's parameters, trained on its
+            negative log-likelihood; the point forecast is its mean, and `predict` gives
+            its quantiles (`quantiles`, by default 0.05, 0.5 and 0.95) and samples.
     """
 
     cell: str = "lstm"
@@ -221,10 +232,15 @@ class NetworkConfig:
     reset_after: bool = True
     unit_forget_bias: bool = True
     embedding_size: int = 8
+    quantiles: tuple = ()
+    distribution: str | None = None
 
     def __post_init__(self):
         """Checks every field at construction, naming the bad value."""
         check_cell("cell", self.cell)
+        object.__setattr__(self, "quantiles", checks.levels("quantiles", self.quantiles))
+        if self.distribution is not None:
+            checks.choice("distribution", self.distribution, DISTRIBUTIONS)
         checks.choice("architecture", self.architecture, ARCHITECTURES)
         for name in ("units", "layers", "segment_length", "embedding_size"):
             checks.positive_int(name, getattr(self, name))

@@ -57,6 +57,14 @@ def parser():
     main.add_argument(
         "--series", type=_positive, default=None, help="only the first N series (a smoke test)"
     )
+    main.add_argument(
+        "--level",
+        type=_level,
+        default=None,
+        metavar="PERCENT",
+        help="also score a central prediction interval of this coverage, e.g. 95 (M4's): "
+        "adds msis, coverage and interval_method to the result",
+    )
     main.add_argument("--experiment", default="m4-hourly", help="the MLflow experiment")
     main.add_argument(
         "--results",
@@ -70,7 +78,11 @@ def parser():
 RESULT_COLUMNS = (
     "data", "horizon", "lookback", "model", "seed", "series", "config", "config_hash",
     "val_loss", "smape", "mase", "owa", "epochs", "wall_seconds", "cpu", "commit", "run_id",
+    "level", "msis", "coverage", "interval_method",
 )  # fmt: skip
+# How intervals are made: split conformal per horizon step on each series' last `horizon`
+# training steps (forecaster.estimators.intervals), for the cells and the benchmarks alike.
+INTERVAL_METHOD = "split conformal"
 
 
 def append_result(path, result):
@@ -141,30 +153,88 @@ def benchmark_forecasts(method, train, horizon, season):
     return [m4.BENCHMARKS[method](series, horizon, season) for series in train]
 
 
-def cell_forecasts(model, frame, run):
+def benchmark_intervals(method, train, horizon, season, level):
+    """Split-conformal intervals of a benchmark method: `(lower, upper)` lists.
+
+    Each series' last `horizon` training steps are forecast from the steps before them;
+    per horizon step, the `level` quantile (with the finite-sample correction) of the
+    absolute errors, each divided by its series' in-sample seasonal-naive error, is the
+    half-width, scaled back by each series' error.
+    """
+    from forecaster.evaluation import m4
+
+    held = [m4.BENCHMARKS[method](series[:-horizon], horizon, season) for series in train]
+    scales = np.array([_seasonal_error(series, season) for series in train])
+    errors = np.abs(np.stack([s[-horizon:] for s in train]) - np.stack(held)) / scales[:, None]
+    n = len(train)
+    rank = int(np.ceil((n + 1) * level / 100))
+    if rank > n:
+        raise ConfigError(f"a {level}% interval needs more than {n} series to calibrate on")
+    margin = np.sort(errors, axis=0)[rank - 1]  # (horizon,)
+    forecasts = benchmark_forecasts(method, train, horizon, season)
+    lower = [f - margin * s for f, s in zip(forecasts, scales, strict=True)]
+    upper = [f + margin * s for f, s in zip(forecasts, scales, strict=True)]
+    return lower, upper
+
+
+def _seasonal_error(series, season):
+    lag = season if len(series) > season else 1
+    return max(float(np.mean(np.abs(series[lag:] - series[:-lag]))), 1e-12)
+
+
+def cell_forecasts(model, frame, run, level=None):
     """Fits the global model on all but each series' last `horizon` steps; forecasts all.
 
+    With `level`, the model's intervals are calibrated on those last steps
+    (`BaseForecaster.calibrate`) before the forecast.
+
     Returns:
-        `(forecasts, facts)`: the forecasts in the order of `arrays(frame)`, and what the
-        fit learned about itself (epochs, best validation loss, parameters).
+        `(forecasts, intervals, facts)`: the forecasts in the order of `arrays(frame)`,
+        `(lower, upper)` lists (None without `level`), and what the fit learned about
+        itself (epochs, best validation loss, parameters).
     """
     from forecaster.data import split_last
 
     horizon = model.data.horizon
     parts = split_last(frame, horizon, lookback=model.data.lookback, id_col=ID_COL)
     model.fit(parts.train, val=parts.val, callbacks=run.callbacks)
+    low = None
+    if level is not None:
+        low = round((1 - level / 100) / 2, 10)
+        model.calibrate(parts.val, [low, round(1 - low, 10)])
     forecast = model.predict(frame)
     keys, _ = arrays(frame)
-    by_series = {
-        key: group.to_numpy(np.float64) for key, group in forecast.groupby(ID_COL)["value"]
-    }
+    groups = dict(iter(forecast.groupby(ID_COL)))
+
+    def column(name):
+        return [groups[key][name].to_numpy(np.float64) for key in keys]
+
+    bounds = None
+    if low is not None:
+        bounds = column(f"value_q{low}"), column(f"value_q{round(1 - low, 10)}")
     history = model.history_
     facts = {
         "epochs": len(history["loss"]),
         "val_loss": float(np.min(history["val_loss"])),
         "params": int(model.count_params()),
     }
-    return [by_series[key] for key in keys], facts
+    return column("value"), bounds, facts
+
+
+def interval_scores(train, test, bounds, season, level):
+    """M4's MSIS (the mean over series) and the share of test values inside the interval."""
+    from forecaster.evaluation import probabilistic
+
+    alpha = 1 - level / 100
+    lower, upper = bounds
+    msis = [
+        probabilistic.msis(y, lo, hi, series, season=season, alpha=alpha)
+        for series, y, lo, hi in zip(train, test, lower, upper, strict=True)
+    ]
+    inside = np.concatenate(
+        [(y >= lo) & (y <= hi) for y, lo, hi in zip(test, lower, upper, strict=True)]
+    )
+    return {"msis": float(np.mean(msis)), "coverage": float(inside.mean())}
 
 
 def build(name, config_path, seed, overrides):
@@ -212,14 +282,21 @@ def run(args):
             kind="benchmark",
         ) as tracked,
     ):
+        bounds = None
         if model is None:
             forecasts = benchmark_forecasts(args.model, train, horizon, season)
+            if args.level is not None:
+                bounds = benchmark_intervals(args.model, train, horizon, season, args.level)
         else:
-            forecasts, facts = cell_forecasts(model, train_frame, tracked)
+            forecasts, bounds, facts = cell_forecasts(model, train_frame, tracked, args.level)
         scores = m4.score(train, test, forecasts, season, ids=ids)
+        interval = {}
+        if bounds is not None:
+            interval = interval_scores(train, test, bounds, season, args.level)
         wall = time.perf_counter() - start
         tracked.log_metrics(
             {"smape": scores["smape"], "mase": scores["mase"], "owa": scores["owa"]}
+            | interval
             | {"wall_seconds": wall}
         )
     result = {
@@ -230,6 +307,12 @@ def run(args):
         "mase": round(float(scores["mase"]), 4),
         "owa": round(float(scores["owa"]), 4),
         "series": int(scores["series"]),
+        **{name: round(value, 4) for name, value in interval.items()},
+        **(
+            {"level": args.level, "interval_method": INTERVAL_METHOD}
+            if args.level is not None
+            else {}
+        ),
         "wall_seconds": round(wall, 1),
         **facts,
         "run_id": tracked.run_id,
@@ -264,6 +347,19 @@ def _positive(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
+
+
+def _level(text):
+    """An argparse type: an interval's coverage in percent, in (0, 100)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 100:
+        raise argparse.ArgumentTypeError(
+            f"must be a coverage in percent between 0 and 100 (e.g. 95), got {text!r}"
+        )
+    return int(value) if value.is_integer() else value
 
 
 def _hash(configuration):

@@ -185,13 +185,29 @@ class Scaler:
         out[self.columns] = values
         return out
 
-    def series_statistics(self, keys):
-        """`(center, scale)` arrays `(len(keys), columns)`, a row per series of `keys`."""
+    def series_statistics(self, keys, columns=None):
+        """`(center, scale)` arrays `(len(keys), columns)`, a row per series of `keys`.
+
+        Args:
+            keys: series ids (`[None]` in wide format).
+            columns: the columns, in order; one the scaler leaves as it is (not fitted)
+                has center 0 and scale 1. None: the fitted columns.
+        """
         pairs = [self.statistics(key) for key in keys]
         width = len(self.columns)
         if not pairs:
-            return np.zeros((0, width)), np.ones((0, width))
-        return np.stack([c for c, _ in pairs]), np.stack([s for _, s in pairs])
+            center, scale = np.zeros((0, width)), np.ones((0, width))
+        else:
+            center, scale = np.stack([c for c, _ in pairs]), np.stack([s for _, s in pairs])
+        if columns is None:
+            return center, scale
+        shape = (len(keys), len(columns))
+        out_center, out_scale = np.zeros(shape), np.ones(shape)
+        for i, name in enumerate(columns):
+            if name in self.columns:
+                out_center[:, i] = center[:, self.columns.index(name)]
+                out_scale[:, i] = scale[:, self.columns.index(name)]
+        return out_center, out_scale
 
 
 def _columns(frame, columns, id_col):

@@ -15,8 +15,9 @@ only, never the configuration.
 import abc
 import dataclasses
 
+from forecaster import checks
 from forecaster.data import DataError
-from forecaster.estimators import forecasting, preparation, saving
+from forecaster.estimators import forecasting, intervals, preparation, saving
 from forecaster.evaluation.backtesting import backtest
 
 
@@ -37,12 +38,15 @@ class BaseForecaster(abc.ABC):
     # Whether fit, given no validation part, holds out the last val_fraction of the rows:
     # a forecaster that stops early on it does; one with nothing to stop fits every row.
     _holds_out = True
+    # Whether the targets are scaled; a count distribution models them in their own units.
+    _scales_targets = True
 
     def __init__(self, data):
         self.data = data
         self.scaler_ = None
         self.schema_ = None
         self.history_ = None
+        self.calibration_ = None
 
     # -- what subclasses provide --------------------------------------------------------
 
@@ -152,6 +156,7 @@ class BaseForecaster(abc.ABC):
             hold_out=self._holds_out,
             window_spec=self._training_spec,
             static=static,
+            scale_targets=self._scales_targets,
         )
         return self._fit_with(prepared, callbacks, config)
 
@@ -188,6 +193,11 @@ class BaseForecaster(abc.ABC):
             >>> model.fit_stream(open_source("big/", chunk_rows=100_000)).history_["val_loss"]
         """
         config = self._fit_config(overrides)
+        if not self._scales_targets:
+            raise ValueError(
+                "fit_stream scales every column; a negative binomial models its counts "
+                "unscaled: fit(frame) instead"
+            )
         prepared = preparation.prepare_stream(
             self.data,
             source,
@@ -200,6 +210,7 @@ class BaseForecaster(abc.ABC):
 
     def _fit_with(self, prepared, callbacks, config):
         self.scaler_, self.schema_, self.history_ = prepared.scaler, prepared.schema, None
+        self.calibration_ = None  # calibrated on another fit's forecasts
         try:
             self.history_ = self._fit_prepared(prepared, list(callbacks), config)
         except BaseException:
@@ -207,7 +218,7 @@ class BaseForecaster(abc.ABC):
             raise
         return self
 
-    def predict(self, frame, future=None, *, static=None):
+    def predict(self, frame, future=None, *, static=None, samples=None, seed=0):
         """Forecasts the `horizon` steps after the end of `frame`, in the original units.
 
         Args:
@@ -218,14 +229,69 @@ class BaseForecaster(abc.ABC):
                 `horizon` timestamps after `frame`'s end (in long format, with the id
                 column naming each row's series).
             static: as for `fit`, when the static columns are not in `frame`.
+            samples: a number of draws from the forecast distribution to return instead
+                (a forecaster with `distribution` only).
+            seed: seeds the draws.
 
         Returns:
             A DataFrame indexed by the `horizon` timestamps (or steps) after `frame`'s end,
-            one column per target; in long format the series stacked, the id column
-            first. Non-negative targets (`schema_["nonnegative"]`) are never below 0.
+            one column per target (the point forecast: the mean of a distribution), then,
+            for a forecaster with quantiles (`quantiles`, `distribution` or `calibrate`),
+            one per target and level, `<target>_q<level>` (`Temp_q0.05`); in long format
+            the series stacked, the id column first. With `samples`, the draws stacked,
+            a "sample" column first. Non-negative targets (`schema_["nonnegative"]`) are
+            never below 0.
+
+        Raises:
+            ValueError: `samples` for a forecaster without a distribution.
         """
         self._check_fitted()
-        return forecasting.predict(self, frame, future, static)
+        if samples is not None:
+            checks.positive_int("samples", samples)
+        return forecasting.predict(self, frame, future, static, samples, seed)
+
+    def quantile_levels(self):
+        """The quantile levels `predict` gives: the forecaster's own and calibrated ones."""
+        self._check_fitted()
+        return intervals.levels(self)
+
+    def calibrate(self, frame, quantiles=None, *, static=None):
+        """Calibrates intervals on held-out windows (split conformal, per horizon step).
+
+        Every window of `frame` (stride 1) is forecast; per horizon step and target, the
+        margin that `c` of the windows' errors fall within makes the interval, which
+        covers a new value with probability at least `c` when the windows are
+        exchangeable with those to come (`forecaster.estimators.intervals`). A forecaster
+        with its own quantiles at the levels has them widened (or narrowed) instead
+        (conformalized quantile regression). `predict` and `evaluate` then give the
+        calibrated levels; `save` keeps them, and a new `fit` drops them.
+
+        Args:
+            frame: held-out data the forecaster was not fitted on, led by `lookback`
+                rows of context, as for `evaluate` (e.g. `forecaster.split(...).val`).
+            quantiles: the levels, in central pairs (0.05 and 0.95 make the 90%
+                interval); None: the forecaster's own levels, or (0.05, 0.95).
+            static: as for `fit`.
+
+        Returns:
+            The forecaster itself; `calibration_` holds the margins.
+
+        Raises:
+            ValueError: a level has no partner `1 - level`.
+            DataError: `frame` has too few windows for a level (a c interval needs at
+                least ``c / (1 - c)``).
+
+        Example:
+            >>> model = NaiveForecaster(lookback=24, horizon=12).fit(parts.train)
+            >>> model.calibrate(parts.val, [0.05, 0.95]).predict(parts.val).columns
+        """
+        self._check_fitted()
+        if quantiles is None:
+            quantiles = intervals.own_levels(self) or (0.05, 0.95)
+        levels = intervals.check_levels(quantiles)
+        scored = forecasting.scored_windows(self, frame, static)
+        self.calibration_ = intervals.calibrate(self, scored, levels)
+        return self
 
     def evaluate(self, frame, *, static=None):
         """Scores every window of `frame` (stride 1), in original units and scaled.
@@ -312,6 +378,11 @@ class BaseForecaster(abc.ABC):
         """
         self._check_fitted()
         saving.save(self, path)
+
+    @staticmethod
+    def calibration_from(state):
+        """The `calibration_` a saved folder describes (`intervals.Calibration.to_dict`)."""
+        return intervals.Calibration.from_dict(state)
 
     @staticmethod
     def load(path):

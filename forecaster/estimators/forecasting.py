@@ -12,9 +12,9 @@ import pandas as pd
 
 from forecaster.data import DataError, make_windows, series_bounds
 from forecaster.data.timestamps import to_offset
-from forecaster.estimators import statics
+from forecaster.estimators import intervals, statics
 from forecaster.estimators.preparation import is_step_index
-from forecaster.evaluation import metrics
+from forecaster.evaluation import metrics, probabilistic
 
 
 def encoding(model):
@@ -52,12 +52,14 @@ def check_kind(model, frame):
         raise DataError(f"the model was fitted on a series with {want}; the frame has {have}")
 
 
-def predict(model, frame, future=None, static=None):
+def predict(model, frame, future=None, static=None, samples=None, seed=0):
     """`BaseForecaster.predict`: the `horizon` steps after each series' end, original units.
 
     Returns:
-        Wide: a DataFrame on the horizon's stamps, a column per target. Long: the same
-        stacked series by series, the id column first.
+        Wide: a DataFrame on the horizon's stamps, a column per target, then one per
+        target and quantile level (`intervals.column`). Long: the same stacked series by
+        series, the id column first. With `samples`, instead `samples` draws of the
+        forecast distribution, stacked with a "sample" column.
     """
     data, schema = model.data, model.schema_
     id_col = schema.get("id_col")
@@ -84,13 +86,25 @@ def predict(model, frame, future=None, static=None):
         )
     stamps = [horizon_index(frame.index[end - 1], horizon, schema["freq"]) for _, end in bounds]
     block = _block(model, recent, keys, stamps, future)
-    values = forecast_block(model, block, keys)  # (series, horizon, targets)
+    raw, center, scale = forecast_block(model, block, keys)
     targets = schema["targets"]
-    if id_col is None:
-        return pd.DataFrame(values[0], index=stamps[0], columns=targets)
     index = stamps[0].append(stamps[1:]) if len(stamps) > 1 else stamps[0]
-    out = pd.DataFrame(values.reshape(-1, len(targets)), index=index, columns=targets)
-    out.insert(0, id_col, np.repeat(np.asarray(keys, dtype=object), horizon))
+    if samples is not None:
+        draws = intervals.sample(model, raw, center, scale, samples, seed)  # (N, S, H, T)
+        draws = floor(model, draws, 0.0)
+        repeated = index[np.tile(np.arange(len(index)), samples)]
+        out = pd.DataFrame(draws.reshape(-1, len(targets)), index=repeated, columns=targets)
+        out.insert(0, "sample", np.repeat(np.arange(samples), len(index)))
+    else:
+        point, found, values = intervals.forecast(model, raw, center, scale)
+        out = pd.DataFrame(point.reshape(-1, len(targets)), index=index, columns=targets)
+        for t, target in enumerate(targets):
+            for i, level in enumerate(found):
+                out[intervals.column(target, level)] = values[..., t, i].reshape(-1)
+    if id_col is None:
+        return out
+    reps = len(out) // (len(keys) * horizon)
+    out.insert(0, id_col, np.tile(np.repeat(np.asarray(keys, dtype=object), horizon), reps))
     out.attrs.update(id_col=id_col, freq=schema["freq"])
     return out
 
@@ -154,23 +168,25 @@ def _future_rows(model, future, keys, stamps):
 
 
 def forecast_block(model, block, keys):
-    """Forecasts from a block of `lookback + horizon` rows per series, original units."""
+    """Forecasts from a block of `lookback + horizon` rows per series.
+
+    Returns:
+        `(raw, center, scale)`: the model's scaled output, `(series, horizon, targets)`
+        (and a last axis of channels for a probabilistic network), and each series'
+        target statistics `(series, 1, targets)` (`intervals.forecast` takes them).
+    """
     data, schema = model.data, model.schema_
     spec = model.window_spec(stride=data.lookback + data.horizon)
     scaled = encoding(model).encode(model.scaler_.transform(block))
     windows = make_windows(scaled, spec, id_col=schema.get("id_col"))
     x, _ = windows.numpy()
-    forecast = model._forecast(x)  # (series, horizon, targets), scaled
     center, scale = target_statistics(model, keys)
-    return floor(model, forecast * scale[:, None] + center[:, None], 0.0)
+    return model._forecast(x), center[:, None], scale[:, None]
 
 
 def target_statistics(model, keys):
     """`(center, scale)` of the targets for the series `keys`, `(len(keys), targets)`."""
-    scaler, targets = model.scaler_, model.schema_["targets"]
-    where = [scaler.columns.index(t) for t in targets]
-    center, scale = scaler.series_statistics(keys)
-    return center[:, where], scale[:, where]
+    return model.scaler_.series_statistics(keys, model.schema_["targets"])
 
 
 def floor(model, values, bound):
@@ -181,11 +197,11 @@ def floor(model, values, bound):
 
 
 def scored_windows(model, frame, static=None):
-    """`(y, forecast, series, (center, scale))` of every window of `frame` (stride 1).
+    """`(y, raw, series, (center, scale))` of every window of `frame` (stride 1).
 
-    `y` and `forecast` are scaled, `(windows, horizon, targets)`; `y * scale + center`
-    gives the original units. `series` is each window's position in
-    `model.schema_["series"]`.
+    `y` is scaled, `(windows, horizon, targets)`; `y * scale + center` gives the original
+    units. `raw` is the model's scaled output (`forecast_block`'s). `series` is each
+    window's position in `model.schema_["series"]`.
     """
     schema = model.schema_
     id_col = schema.get("id_col")
@@ -196,23 +212,29 @@ def scored_windows(model, frame, static=None):
     center, scale = target_statistics(model, windows.keys)
     series = windows.series
     center, scale = center[series][:, None], scale[series][:, None]  # (windows, 1, targets)
-    forecast = floor(model, model._forecast(x), -center / scale)  # 0 in the original units
     fitted = {key: i for i, key in enumerate(schema.get("series", [None]))}
     positions = np.array([fitted[key] for key in windows.keys])[series]
-    return y, forecast, positions, (center, scale)
+    return y, model._forecast(x), positions, (center, scale)
 
 
 def evaluate(model, frame, static=None):
-    """`BaseForecaster.evaluate`: every window's scores, pooled, original units and scaled."""
-    y, forecast, positions, (center, scale) = scored_windows(model, frame, static)
+    """`BaseForecaster.evaluate`: every window's scores, pooled, original units and scaled.
+
+    A forecaster with quantiles (its own or calibrated) adds their scores
+    (`intervals.scores`) in the original units.
+    """
+    y, raw, positions, (center, scale) = scored_windows(model, frame, static)
+    forecast, found, values = intervals.forecast(model, raw, center, scale)
     schema = model.schema_
     raw_scale = np.asarray(schema["mase_scale"], np.float64)
     scaled_scale = np.asarray(schema["scaled_mase_scale"], np.float64)
     if schema.get("id_col") is not None:  # one row per fitted series
         raw_scale, scaled_scale = raw_scale[positions][:, None], scaled_scale[positions][:, None]
-    scores = metrics.scores(y * scale + center, forecast * scale + center, raw_scale)
-    scaled = metrics.scores(y, forecast, scaled_scale)
+    actual = y * scale + center
+    scores = metrics.scores(actual, forecast, raw_scale)
+    scaled = metrics.scores(y, (forecast - center) / scale, scaled_scale)
     result = {**scores, **{f"scaled_{k}": v for k, v in scaled.items()}, "windows": len(y)}
+    result.update(probabilistic.quantile_scores(actual, values, found, raw_scale))
     if schema.get("id_col") is not None:
         result["series"] = len(np.unique(positions))
     return result
@@ -220,8 +242,9 @@ def evaluate(model, frame, static=None):
 
 def evaluate_series(model, frame, static=None):
     """Scores per series: a DataFrame indexed by series id, a column per metric."""
-    y, forecast, positions, (center, scale) = scored_windows(model, frame, static)
-    actual, forecast = y * scale + center, forecast * scale + center
+    y, raw, positions, (center, scale) = scored_windows(model, frame, static)
+    actual = y * scale + center
+    forecast, found, values = intervals.forecast(model, raw, center, scale)
     schema = model.schema_
     raw_scale = np.asarray(schema["mase_scale"], np.float64)
     if schema.get("id_col") is None:
@@ -231,6 +254,7 @@ def evaluate_series(model, frame, static=None):
         mine = positions == position
         rows[schema["series"][position]] = {
             **metrics.scores(actual[mine], forecast[mine], raw_scale[position]),
+            **probabilistic.quantile_scores(actual[mine], values[mine], found, raw_scale[position]),
             "windows": int(mine.sum()),
         }
     table = pd.DataFrame.from_dict(rows, orient="index")

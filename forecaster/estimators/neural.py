@@ -17,6 +17,7 @@ from forecaster.estimators import distribute, forecasting
 from forecaster.estimators.base import BaseForecaster
 from forecaster.estimators.saving import loadable
 from forecaster.networks import Shapes, build_network
+from forecaster.networks.outputs import OutputLoss, Outputs
 from forecaster.networks.segment import check_steps
 
 
@@ -97,6 +98,13 @@ class Forecaster(BaseForecaster):
         self.model_ = None
         self._chief = True  # whether save writes; False on a multi-worker non-chief
         self._check_recursive_columns(self.data.inputs, self.data.targets)
+        if self.recursive and (self.network.quantiles or self.network.distribution):
+            raise ValueError(
+                "architecture='recursive' rolls a one-step point forecast over the horizon, "
+                "so it has no quantiles or distribution of its own; pick 'seq2seq', "
+                "'direct' or 'segment', or calibrate a recursive forecaster's intervals "
+                "with calibrate()"
+            )
         if self.network.architecture == "segment":
             check_steps(self.data.lookback, self.data.horizon, self.network.segment_length)
 
@@ -126,6 +134,11 @@ class Forecaster(BaseForecaster):
         if strategy is None and "distribute" not in overrides:
             strategy = self.strategy
         return config, strategy
+
+    @property
+    def _scales_targets(self):
+        """False for a negative binomial, whose counts are modelled in their own units."""
+        return self.network.distribution != "negbinomial"
 
     @property
     def recursive(self):
@@ -191,11 +204,14 @@ class Forecaster(BaseForecaster):
         self._chief = distribute.is_chief(strategy)
         return {name: [float(v) for v in values] for name, values in history.history.items()}
 
-    @staticmethod
-    def _compiled(model, config):
+    def _compiled(self, model, config):
+        kind = Outputs.of(self.network)
+        loss = config.loss
+        if kind.probabilistic:
+            loss = OutputLoss(kind.mode, kind.quantiles, point_loss=config.loss)
         model.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
-            loss=config.loss,
+            loss=loss,
         )
         return model
 

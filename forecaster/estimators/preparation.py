@@ -175,7 +175,9 @@ def stream_holdout(data, source, val=None, *, hold_out=True):
     return parts["training"], parts["validation"]
 
 
-def prepare(data, frame, val=None, *, hold_out=True, window_spec=None, static=None):
+def prepare(
+    data, frame, val=None, *, hold_out=True, window_spec=None, static=None, scale_targets=True
+):
     """Scaler, schema and windows for fitting on a frame: one series, or many (long format).
 
     In long format (`data.id_col`, or the frame's `attrs["id_col"]`) every series is
@@ -193,6 +195,8 @@ def prepare(data, frame, val=None, *, hold_out=True, window_spec=None, static=No
             None: `data.window_spec` with those columns.
         static: the static columns as a frame keyed by series (`statics.attach`); None:
             they are in `frame`.
+        scale_targets: False leaves the targets in their own units (counts for a
+            negative binomial); the scaler then fits the other columns only.
 
     Returns:
         A `Prepared`.
@@ -225,7 +229,10 @@ def prepare(data, frame, val=None, *, hold_out=True, window_spec=None, static=No
         val_part = statics.attach(val_part, static, data.static, id_col)
         statics.per_series(val_part, data.static, id_col)
     scaled_columns = list(dict.fromkeys([*inputs, *targets, *data.known_future]))
-    scaler = Scaler(data.scaler).fit(train_part, columns=scaled_columns, id_col=id_col)
+    if not scale_targets:
+        scaled_columns = [c for c in scaled_columns if c not in targets]
+    kind = data.scaler if scaled_columns else "none"
+    scaler = Scaler(kind).fit(train_part, columns=scaled_columns, id_col=id_col)
     encoding = statics.Statics.fit(
         train_part, data.static, id_col=id_col, series_embedding=data.series_embedding
     )
@@ -240,10 +247,9 @@ def prepare(data, frame, val=None, *, hold_out=True, window_spec=None, static=No
     keys = list(scaler.scalers)
     schema["series"] = keys  # Python values, as the scaler keys them
     raw = series_mase_scales(train_part, id_col, keys, list(targets), season)
-    _, spread = scaler.series_statistics(keys)
-    where = [scaled_columns.index(t) for t in targets]
+    _, spread = scaler.series_statistics(keys, list(targets))
     # The scalers are affine per column, so scaled differences are the raw ones / scale.
-    scaled = raw / spread[:, where]
+    scaled = raw / spread
     if id_col is None:
         raw, scaled = raw[0], scaled[0]
     schema["mase_scale"], schema["scaled_mase_scale"] = raw.tolist(), scaled.tolist()

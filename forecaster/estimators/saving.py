@@ -73,6 +73,9 @@ def save(estimator, path):
             "configs": {k: dataclasses.asdict(v) for k, v in estimator.configs().items()},
             "schema": estimator.schema_,
             "history": estimator.history_,
+            "calibration": None
+            if estimator.calibration_ is None
+            else estimator.calibration_.to_dict(),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
         (staging / "scaler.json").write_text(estimator.scaler_.to_json())
@@ -141,5 +144,8 @@ def load(path):
     estimator.scaler_ = Scaler.from_json((path / "scaler.json").read_text())
     estimator.schema_ = manifest["schema"]
     estimator.history_ = manifest.get("history")
+    calibration = manifest.get("calibration")
+    if calibration is not None:
+        estimator.calibration_ = estimator.calibration_from(calibration)
     estimator.load_state(path)
     return estimator

@@ -15,6 +15,8 @@ axis of levels (quantiles) or samples where it says so.
 >>> msis(y, lower, upper, insample, season=24, alpha=0.05)
 """
 
+import math
+
 import numpy as np
 
 
@@ -155,7 +157,76 @@ def msis(y_true, lower, upper, insample, season=1, alpha=0.05):
     scale = np.mean(np.abs(insample[season:] - insample[:-season]))
     if scale == 0:
         raise ValueError("the in-sample seasonal-naive error is 0; MSIS is undefined")
+    return float(interval_score(y_true, lower, upper, alpha).mean() / scale)
+
+
+def interval_score(y_true, lower, upper, alpha):
+    """The interval score of each value (Gneiting and Raftery 2007), unscaled.
+
+    ``(U - L) + 2/alpha (L - y) 1{y < L} + 2/alpha (y - U) 1{y > U}``; `msis` is its mean
+    over a series divided by the series' in-sample seasonal-naive error.
+
+    Returns:
+        An array of `y_true`'s shape.
+    """
+    y_true, lower, upper = _interval(y_true, lower, upper)
     below = (lower - y_true) * (y_true < lower)
     above = (y_true - upper) * (y_true > upper)
-    score = (upper - lower) + 2 / alpha * (below + above)
-    return float(score.mean() / scale)
+    return (upper - lower) + 2 / alpha * (below + above)
+
+
+def interval_name(lower):
+    """The name of the central interval from `lower` to `1 - lower`: its coverage in percent.
+
+    Example:
+        >>> interval_name(0.05), interval_name(0.025), interval_name(0.1)
+        ('90', '95', '80')
+    """
+    return f"{round(100 * (1 - 2 * lower), 6):g}"
+
+
+def central_pairs(levels):
+    """The central intervals among `levels`: `(lower, upper)` with ``upper = 1 - lower``.
+
+    Example:
+        >>> central_pairs([0.05, 0.1, 0.5, 0.9, 0.95])
+        [(0.05, 0.95), (0.1, 0.9)]
+    """
+    found = []
+    for low in levels:
+        partner = [high for high in levels if math.isclose(high, 1 - low) and high > low]
+        if partner:
+            found.append((low, partner[0]))
+    return found
+
+
+def quantile_scores(y_true, quantiles, levels, scale):
+    """Every score of forecast quantiles, as `evaluate` and backtests report them.
+
+    Args:
+        y_true: true values, any shape.
+        quantiles: `y_true`'s shape plus a last axis of `len(levels)`.
+        levels: the quantile levels.
+        scale: each value's MSIS scale (the in-sample seasonal-naive error), broadcastable
+            to `y_true`.
+
+    Returns:
+        "pinball" and "crps" (from the quantiles) over every level, and for each central
+        interval "coverage_<c>", "width_<c>" and "msis_<c>", named by its coverage in
+        percent (`interval_name`); {} without levels.
+    """
+    if len(levels) == 0:
+        return {}
+    levels = list(levels)
+    result = {
+        "pinball": pinball(y_true, quantiles, levels),
+        "crps": crps_quantiles(y_true, quantiles, levels),
+    }
+    for low, high in central_pairs(levels):
+        lower, upper = quantiles[..., levels.index(low)], quantiles[..., levels.index(high)]
+        name = interval_name(low)
+        result[f"coverage_{name}"] = coverage(y_true, lower, upper)
+        result[f"width_{name}"] = width(lower, upper)
+        score = interval_score(y_true, lower, upper, 1 - (high - low))
+        result[f"msis_{name}"] = float(np.mean(score / np.asarray(scale)))
+    return result

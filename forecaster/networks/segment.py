@@ -41,6 +41,7 @@ import numbers
 import keras
 from keras import ops
 
+from forecaster.networks import outputs as outputs_
 from forecaster.networks.layers import head, make_cell, recurrent, static_features
 from forecaster.networks.segment_layers import (
     SegmentQueries,
@@ -279,6 +280,14 @@ def build_segment(config, shapes, target_positions=None):
     stack = _stack(config)
     _, states = _run(stack, x, config.residual)  # (B*C, N, D) -> states, each (B*C, D)
     y = _decode(config, shapes, stack, states, named)  # (B*C*M, D)
+    kind = outputs_.Outputs.of(config)
+    if kind.probabilistic:
+        k = kind.channels
+        y = head(config, y, width * k)  # (B*C*M, D) -> (B*C*M, W*K)
+        y = ops.reshape(y, (-1, channels, shapes.horizon, k))  # -> (B, C, M*W, K)
+        y = ops.transpose(y, (0, 2, 1, 3))  # (B, C, H, K) -> (B, H, C, K)
+        outputs = outputs_.restore(kind, y, loc, scale)
+        return keras.Model(inputs, outputs, name=f"segment_{config.cell}")
     y = head(config, y, width)  # (B*C*M, D) -> (B*C*M, W)
     y = ops.reshape(y, (-1, channels, shapes.horizon))  # (B*C*M, W) -> (B, C, M*W)
     y = ops.transpose(y, (0, 2, 1))  # (B, C, H) -> (B, H, C)

@@ -25,6 +25,7 @@ Where every target is among the inputs, each design also (`NetworkConfig`):
 import keras
 from keras import ops
 
+from forecaster.networks import outputs as outputs_
 from forecaster.networks.layers import head, make_cell, recurrent, static_features
 from forecaster.networks.segment_layers import TakeChannels, WindowNormalization, WindowRestore
 
@@ -52,15 +53,26 @@ class _Window:
         self.sequence = keras.layers.Concatenate()(parts) if others else own
 
     def finish(self, outputs):
-        """The network's `(batch, horizon, targets)` output, with highway and restored."""
-        if self.own is None:
-            return outputs
-        if self.config.highway:
+        """The network's output, with highway and restored.
+
+        `outputs` is `(batch, horizon, targets)`, or `(..., channels)` for a probabilistic
+        output (`forecaster.networks.outputs`), whose parameters are restored each as its
+        family needs.
+        """
+        kind = outputs_.Outputs.of(self.config)
+        linear = None
+        if self.own is not None and self.config.highway:
             window = ops.transpose(self.own, (0, 2, 1))  # (B, L, T) -> (B, T, L)
             linear = keras.layers.Dense(
                 self.shapes.horizon, kernel_initializer="zeros", name="highway"
             )(window)
-            outputs = keras.layers.Add()([outputs, ops.transpose(linear, (0, 2, 1))])
+            linear = ops.transpose(linear, (0, 2, 1))  # (B, T, H) -> (B, H, T)
+        if kind.probabilistic:
+            return outputs_.restore(kind, outputs, self.loc, self.scale, linear)
+        if self.own is None:
+            return outputs
+        if linear is not None:
+            outputs = keras.layers.Add()([outputs, linear])
         return WindowRestore(name="restore")(outputs, self.loc, self.scale)
 
 
@@ -133,8 +145,10 @@ def build_direct(config, shapes, target_positions=None, name=None):
         parts.append(static)
     if len(parts) > 1:
         summary = keras.layers.Concatenate()(parts)
-    flat = head(config, summary, shapes.horizon * shapes.targets)
-    outputs = keras.layers.Reshape((shapes.horizon, shapes.targets))(flat)  # (B, H*T) -> (B, H, T)
+    channels = outputs_.Outputs.of(config).channels
+    flat = head(config, summary, shapes.horizon * shapes.targets * channels)
+    shape = (shapes.horizon, shapes.targets) + ((channels,) if channels > 1 else ())
+    outputs = keras.layers.Reshape(shape)(flat)  # (B, H*T*K) -> (B, H, T[, K])
     outputs = window.finish(outputs)
     return keras.Model(inputs, outputs, name=name or f"direct_{config.cell}")
 
@@ -158,7 +172,11 @@ def build_seq2seq(config, shapes, target_positions=None):
         if config.residual and depth > 0:
             outputs = keras.layers.Add()([outputs, x])
         x = outputs
-    outputs = window.finish(head(config, x, shapes.targets))  # (B, H, D) -> (B, H, T)
+    channels = outputs_.Outputs.of(config).channels
+    outputs = head(config, x, shapes.targets * channels)  # (B, H, D) -> (B, H, T*K)
+    if channels > 1:
+        outputs = keras.layers.Reshape((shapes.horizon, shapes.targets, channels))(outputs)
+    outputs = window.finish(outputs)
     return keras.Model(inputs, outputs, name=f"seq2seq_{config.cell}")
 
 
