@@ -232,7 +232,7 @@ class NetworkConfig:
     reset_after: bool = True
     unit_forget_bias: bool = True
     embedding_size: int = 8
-    quantiles: tuple = ()
+    quantiles: tuple[float, ...] = ()
     distribution: str | None = None
 
     def __post_init__(self):

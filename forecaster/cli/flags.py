@@ -16,7 +16,7 @@ import dataclasses
 import inspect
 import re
 
-from forecaster.cli.loading import kinds, load_config
+from forecaster.cli.loading import kinds, load_config, number_list
 from forecaster.cli.sections import NEEDS, SECTIONS
 
 # The flags of forecaster 0.1; each now has the name of the field it set (see `renamed`).
@@ -88,6 +88,8 @@ class _Values(argparse.Action):
 def _options(field):
     """The `add_argument` keywords of a field's flag."""
     allowed = kinds(field.type)
+    if number_list(field.type):
+        return {"nargs": "+", "type": float, "metavar": field.name.upper()}
     if tuple in allowed:
         return {"nargs": "+", "action": _Values, "allowed": allowed, "metavar": field.name.upper()}
     if bool in allowed:

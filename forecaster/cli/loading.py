@@ -51,8 +51,22 @@ def fail(key, accepted, value):
     raise ConfigError(f"config key {key!r} must be {accepted}, got {value!r}")
 
 
+def number_list(annotation):
+    """Whether the annotation allows a `tuple[float, ...]` (a list of numbers)."""
+    members = (
+        typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    )
+    return any(typing.get_args(member) == (float, ...) for member in members)
+
+
 def _typed(key, value, annotation):
     """`value` checked against a field's annotation; lists become tuples."""
+    if number_list(annotation):
+        if isinstance(value, list | tuple) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        ):
+            return tuple(float(v) for v in value)
+        fail(key, "a list of numbers", value)
     allowed = kinds(annotation)
     for kind in allowed:
         if kind is type(None) and value is None:

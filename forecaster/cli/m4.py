@@ -80,9 +80,11 @@ RESULT_COLUMNS = (
     "val_loss", "smape", "mase", "owa", "epochs", "wall_seconds", "cpu", "commit", "run_id",
     "level", "msis", "coverage", "interval_method",
 )  # fmt: skip
-# How intervals are made: split conformal per horizon step on each series' last `horizon`
-# training steps (forecaster.estimators.intervals), for the cells and the benchmarks alike.
-INTERVAL_METHOD = "split conformal"
+# How intervals are made (forecaster.estimators.intervals), calibrated on each series' last
+# `horizon` training steps: a cell's network is trained for the interval's two quantiles
+# beside its point forecast, and they are conformalized (CQR); a benchmark method gets
+# split-conformal margins around its forecast.
+INTERVAL_METHODS = {"cell": "quantiles + conformal (CQR)", "benchmark": "split conformal"}
 
 
 def append_result(path, result):
@@ -106,6 +108,7 @@ def append_result(path, result):
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _widen(path)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, lineterminator="\n")
     if not path.is_file() or path.stat().st_size == 0:
@@ -113,6 +116,36 @@ def append_result(path, result):
     writer.writerow(row)
     with path.open("a", encoding="utf-8") as handle:
         handle.write(buffer.getvalue())
+
+
+def _widen(path):
+    """Gives a results file written before the interval columns came their empty cells.
+
+    Every row is kept as it was; the file is rewritten beside itself and moved into place,
+    so a failure leaves it untouched.
+    """
+    import csv
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+        handle.seek(0)
+        header = next(csv.reader(handle))
+    if header == list(RESULT_COLUMNS):
+        return
+    unknown = [c for c in header if c not in RESULT_COLUMNS]
+    if unknown or header != list(RESULT_COLUMNS[: len(header)]):
+        raise ConfigError(
+            f"{path} has the columns {header}, not a start of {list(RESULT_COLUMNS)}; "
+            "pass another --results file"
+        )
+    staging = path.with_name(f".{path.name}.new")
+    with staging.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    staging.replace(path)
 
 
 def read(folder, series=None):
@@ -198,10 +231,8 @@ def cell_forecasts(model, frame, run, level=None):
     horizon = model.data.horizon
     parts = split_last(frame, horizon, lookback=model.data.lookback, id_col=ID_COL)
     model.fit(parts.train, val=parts.val, callbacks=run.callbacks)
-    low = None
     if level is not None:
-        low = round((1 - level / 100) / 2, 10)
-        model.calibrate(parts.val, [low, round(1 - low, 10)])
+        model.calibrate(parts.val, _bounds(level))
     forecast = model.predict(frame)
     keys, _ = arrays(frame)
     groups = dict(iter(forecast.groupby(ID_COL)))
@@ -210,8 +241,8 @@ def cell_forecasts(model, frame, run, level=None):
         return [groups[key][name].to_numpy(np.float64) for key in keys]
 
     bounds = None
-    if low is not None:
-        bounds = column(f"value_q{low}"), column(f"value_q{round(1 - low, 10)}")
+    if level is not None:
+        bounds = tuple(column(f"value_q{q}") for q in _bounds(level))
     history = model.history_
     facts = {
         "epochs": len(history["loss"]),
@@ -263,7 +294,11 @@ def run(args):
     if args.model in BENCHMARK_MODELS:
         model, label = None, f"{args.model}"
     else:
-        model, config = build(args.model, args.config, args.seed, args.set)
+        overrides = list(args.set)
+        if args.level is not None:
+            low, high = _bounds(args.level)
+            overrides.insert(0, f"network.quantiles=[{low}, 0.5, {high}]")
+        model, config = build(args.model, args.config, args.seed, overrides)
         configuration = flat(model.configs())
         if config.data.horizon != horizon:
             raise ConfigError(f"data.horizon must be {horizon} for M4 Hourly")
@@ -309,7 +344,10 @@ def run(args):
         "series": int(scores["series"]),
         **{name: round(value, 4) for name, value in interval.items()},
         **(
-            {"level": args.level, "interval_method": INTERVAL_METHOD}
+            {
+                "level": args.level,
+                "interval_method": INTERVAL_METHODS["cell" if model else "benchmark"],
+            }
             if args.level is not None
             else {}
         ),
@@ -347,6 +385,12 @@ def _positive(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
+
+
+def _bounds(level):
+    """The quantile levels of the central `level`% interval, e.g. (0.025, 0.975)."""
+    low = round((1 - level / 100) / 2, 10)
+    return low, round(1 - low, 10)
 
 
 def _level(text):

@@ -258,19 +258,16 @@ class BaseForecaster(abc.ABC):
     def calibrate(self, frame, quantiles=None, *, static=None):
         """Calibrates intervals on held-out windows (split conformal, per horizon step).
 
-        Every window of `frame` (stride 1) is forecast; per horizon step and target, the
-        margin that `c` of the windows' errors fall within makes the interval, which
-        covers a new value with probability at least `c` when the windows are
-        exchangeable with those to come (`forecaster.estimators.intervals`). A forecaster
-        with its own quantiles at the levels has them widened (or narrowed) instead
-        (conformalized quantile regression). `predict` and `evaluate` then give the
-        calibrated levels; `save` keeps them, and a new `fit` drops them.
+        Per horizon step and target, the margin within which a share c of the windows'
+        errors fall makes the c interval, which covers a new value with probability at
+        least c when windows are exchangeable (`forecaster.estimators.intervals`); a
+        forecaster's own quantiles at those levels are widened or narrowed instead (CQR).
+        `predict`, `evaluate` and `save` then use them; a new `fit` drops them.
 
         Args:
-            frame: held-out data the forecaster was not fitted on, led by `lookback`
-                rows of context, as for `evaluate` (e.g. `forecaster.split(...).val`).
-            quantiles: the levels, in central pairs (0.05 and 0.95 make the 90%
-                interval); None: the forecaster's own levels, or (0.05, 0.95).
+            frame: held-out data led by `lookback` rows of context, as for `evaluate`.
+            quantiles: the levels, in central pairs (0.05 and 0.95: the 90% interval);
+                None: the forecaster's own levels, or (0.05, 0.95).
             static: as for `fit`.
 
         Returns:
@@ -278,8 +275,7 @@ class BaseForecaster(abc.ABC):
 
         Raises:
             ValueError: a level has no partner `1 - level`.
-            DataError: `frame` has too few windows for a level (a c interval needs at
-                least ``c / (1 - c)``).
+            DataError: too few windows for a level (c needs ``c / (1 - c)``).
 
         Example:
             >>> model = NaiveForecaster(lookback=24, horizon=12).fit(parts.train)
@@ -338,36 +334,14 @@ class BaseForecaster(abc.ABC):
                 rows are taken from `frame`, `actual` and `future`).
 
         Returns:
-            The matplotlib `Figure`.
+            The matplotlib `Figure`; a forecaster with quantiles shades each central
+            interval (e.g. 5-95%) around its forecast.
 
         Raises:
             DataError: `series` is missing for a model of many series, or not in `frame`.
         """
-        from forecaster.evaluation.plotting import plot_forecast  # matplotlib only when plotting
-
         self._check_fitted()
-        id_col = self.schema_.get("id_col")
-        title = type(self).__name__
-        if id_col is not None:
-            if series is None:
-                raise DataError(
-                    f"this model forecasts many series; pass series= naming the one to plot "
-                    f"(a value of {id_col!r})"
-                )
-            frame, actual, future = (
-                None if part is None else part[part[id_col] == series]
-                for part in (frame, actual, future)
-            )
-            if frame.empty:
-                raise DataError(f"series {series!r} is not in the frame")
-            title = f"{title}: {series}"
-        forecast = self.predict(frame, future=future)
-        targets = self.schema_["targets"]
-        steps = history_steps or 3 * self.data.horizon
-        history = frame[targets].iloc[-steps:]
-        if actual is not None:
-            actual = actual[targets]
-        return plot_forecast(history, forecast[targets], actual, path=path, title=title)
+        return forecasting.plot(self, frame, actual, future, path, history_steps, series)
 
     def save(self, path):
         """Saves the fitted forecaster to the folder `path`; see `forecaster.estimators.saving`.

@@ -260,3 +260,42 @@ def evaluate_series(model, frame, static=None):
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = schema.get("id_col") or "series"
     return table
+
+
+def plot(model, frame, actual, future, path, history_steps, series):
+    """`BaseForecaster.plot`: the forecast after `frame`, its intervals shaded."""
+    from forecaster.evaluation.plotting import plot_forecast  # matplotlib only when plotting
+
+    id_col = model.schema_.get("id_col")
+    title = type(model).__name__
+    if id_col is not None:
+        if series is None:
+            raise DataError(
+                f"this model forecasts many series; pass series= naming the one to plot "
+                f"(a value of {id_col!r})"
+            )
+        frame, actual, future = (
+            None if part is None else part[part[id_col] == series]
+            for part in (frame, actual, future)
+        )
+        if frame.empty:
+            raise DataError(f"series {series!r} is not in the frame")
+        title = f"{title}: {series}"
+    forecast = model.predict(frame, future=future)
+    targets = model.schema_["targets"]
+    steps = history_steps or 3 * model.data.horizon
+    history = frame[targets].iloc[-steps:]
+    if actual is not None:
+        actual = actual[targets]
+    bands = {
+        target: [
+            (
+                forecast[intervals.column(target, low)],
+                forecast[intervals.column(target, high)],
+                f"{probabilistic.interval_name(low)}% interval",
+            )
+            for low, high in probabilistic.central_pairs(intervals.levels(model))
+        ]
+        for target in targets
+    }
+    return plot_forecast(history, forecast[targets], actual, path=path, title=title, bands=bands)

@@ -3,7 +3,7 @@
 from matplotlib.figure import Figure
 
 
-def plot_forecast(history, forecast, actual=None, path=None, title=None):
+def plot_forecast(history, forecast, actual=None, path=None, title=None, bands=None):
     """Draws each target's recent history, its forecast and, when known, the actual values.
 
     Args:
@@ -12,6 +12,8 @@ def plot_forecast(history, forecast, actual=None, path=None, title=None):
         actual: the true values over the forecast's steps, if known.
         path: a file to save the figure to; None: only return it.
         title: the figure's title.
+        bands: per column, intervals to shade: `(lower, upper, label)` with two Series on
+            the forecast's steps, the widest first (drawn lightest).
 
     Returns:
         The matplotlib `Figure`, one panel per target.
@@ -26,6 +28,14 @@ def plot_forecast(history, forecast, actual=None, path=None, title=None):
         ax.plot(history.index, history[column], color="0.35", label="history")
         if actual is not None and column in actual:
             ax.plot(actual.index, actual[column], color="tab:green", label="actual")
+        intervals = sorted(
+            (bands or {}).get(column, []), key=lambda band: -(band[1] - band[0]).mean()
+        )
+        for k, (lower, upper, label) in enumerate(intervals):
+            alpha = 0.15 + 0.2 * k / max(len(intervals), 1)
+            ax.fill_between(
+                forecast.index, lower, upper, color="tab:orange", alpha=alpha, label=label
+            )
         ax.plot(forecast.index, forecast[column], color="tab:orange", label="forecast")
         ax.axvline(history.index[-1], color="0.6", linestyle=":", linewidth=1)
         ax.set_ylabel(column)

@@ -106,7 +106,7 @@ class OutputRestore(keras.layers.Layer):
             return ops.concatenate([ops.softplus(location) + _EPSILON, spread], axis=-1)
         parts = [location, spread * scale]
         if self.mode == "studentt":
-            parts.append(2.0 + ops.softplus(raw[..., 2:3]))
+            parts.append(2.0 + _EPSILON + ops.softplus(raw[..., 2:3]))
         return ops.concatenate(parts, axis=-1)
 
     def compute_output_shape(self, raw_shape, *args):

@@ -71,6 +71,7 @@ def test_a_cell_trains_one_global_model_and_scores_every_series(monkeypatch, cap
         "train.verbose=0",
     ]  # fmt: skip
     args = ["--data", str(M4), "--model", "cifg", "--seed", "3", "--series", "5"]
+    args += ["--level", "60"]  # 5 series calibrate at most a 5 / 6 interval
     for setting in settings:
         args += ["--set", setting]
     status, out, _, store = run(monkeypatch, capsys, tmp_path, *args)
@@ -86,6 +87,47 @@ def test_a_cell_trains_one_global_model_and_scores_every_series(monkeypatch, cap
     run_data = MlflowClient(tracking_uri=store).get_run(result["run_id"]).data
     assert run_data.params["network.cell"] == "cifg"
     assert "val_loss" in run_data.metrics  # the epoch logger ran
+    # The network learns the interval's quantiles, which are then calibrated (CQR).
+    assert result["configuration"]["network.quantiles"] == [0.2, 0.5, 0.8]
+    assert result["interval_method"] == "quantiles + conformal (CQR)"
+    assert result["level"] == 60
+    assert run_data.metrics["coverage"] == pytest.approx(result["coverage"], abs=1e-4)
+
+
+def test_a_benchmark_interval_is_calibrated_on_the_last_training_steps(
+    monkeypatch, capsys, tmp_path
+):
+    """The sNaive 95% interval: split conformal on the errors of each series' last 48 steps."""
+    results = tmp_path / "m4.csv"
+    results.write_text(
+        "data,horizon,lookback,model,seed,series,config,config_hash,val_loss,smape,mase,owa,"
+        "epochs,wall_seconds,cpu,commit,run_id\nM4 Hourly,48,,naive1,,414,,,,43.0,11.6,3.6,,"
+        "1.0,cpu,abc,r1\n"
+    )  # a file written before the interval columns
+    args = ["--data", str(M4), "--model", "snaive", "--level", "95", "--results", str(results)]
+    status, out, _, _ = run(monkeypatch, capsys, tmp_path, *args)
+    assert status == 0
+    result = json.loads(out[0])
+    assert result["interval_method"] == "split conformal"
+    assert 0.9 < result["coverage"] < 0.99
+    assert result["msis"] < 71.245  # far better than M4's published Naive1 interval
+    rows = results.read_text().splitlines()
+    assert rows[0].endswith(",run_id,level,msis,coverage,interval_method")
+    assert rows[1] == (
+        "M4 Hourly,48,,naive1,,414,,,,43.0,11.6,3.6,,1.0,cpu,abc,r1,,,,"
+    )  # the old row kept, its new cells empty
+    assert rows[2].endswith(f",95,{result['msis']},{result['coverage']},split conformal")
+
+
+def test_a_level_outside_0_to_100_is_refused(monkeypatch, capsys, tmp_path):
+    status, _, err, _ = run(
+        monkeypatch, capsys, tmp_path, "--data", str(M4), "--model", "snaive", "--level", "150"
+    )
+    assert status == 2
+    assert err.strip().splitlines()[-1] == (
+        "m4_benchmark.py: error: argument --level: must be a coverage in percent between 0 "
+        "and 100 (e.g. 95), got '150'"
+    )
 
 
 def test_a_missing_folder_is_one_line(monkeypatch, capsys, tmp_path):
