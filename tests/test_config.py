@@ -56,6 +56,25 @@ ROOT = Path(__file__).resolve().parents[1]
         ),
         (
             NetworkConfig,
+            {"quantiles": [0.5, 1.5]},
+            "quantiles",
+            "quantiles must be levels in (0, 1), got 1.5",
+        ),
+        (
+            NetworkConfig,
+            {"quantiles": [0.1, 0.1]},
+            "quantiles",
+            "quantiles has a level twice: [0.1, 0.1]",
+        ),
+        (
+            NetworkConfig,
+            {"distribution": "poisson"},
+            "distribution",
+            "distribution='poisson' is not known; pass one of ('normal', 'studentt', "
+            "'negbinomial')",
+        ),
+        (
+            NetworkConfig,
             {"embedding_size": 0},
             "embedding_size",
             "embedding_size must be a positive integer, got 0",

@@ -111,6 +111,7 @@ def compare(config):
         The comparison table.
     """
     from forecaster import tracking
+    from forecaster.evaluation import comparison
 
     settings = config.compare
     for name in (*settings.cells, *settings.baselines):  # the sections fit together
@@ -132,13 +133,14 @@ def compare(config):
     )
     metric = settings.metric
     columns = [f"{metric}_mean", f"{metric}_std", "mae_mean", "mase_mean"]
-    columns += [f"scaled_{metric}_mean", "params", "seconds_per_epoch"]
+    columns += [f"{comparison.column(metric)}_mean", "params", "seconds_per_epoch"]
+    columns += [c for c in table.columns if c.startswith("coverage_") and c.endswith("_mean")]
     seeds = f"{settings.seeds} seed{'s' if settings.seeds > 1 else ''}"
     print(f"\nTest scores, mean and std over {seeds} (the full table is in the MLflow run):")
     print(table[[c for c in columns if c in table.columns]].to_markdown(floatfmt=".4g"))
     p_values = table.attrs["p_values"]
     if p_values.notna().any().any():
-        print(f"\nWelch's t-test p-values of the scaled test {metric} between cells:")
+        print(f"\nWelch's t-test p-values of the test {comparison.column(metric)} between cells:")
         print(p_values.to_markdown(floatfmt=".3g"))
     else:
         print(f"\nNo Welch's t-test p-values: they need 2 seeds or more (seeds: {settings.seeds}).")

@@ -230,7 +230,8 @@ class CompareConfig:
         baselines: names from `forecaster.estimators.baselines.BASELINES`.
         test_fraction: the last share of the rows every model is scored on.
         experiment: the MLflow experiment.
-        metric: the metric of the t-tests and the plot.
+        metric: the metric of the t-tests and the plot: a point metric ("mse", ...) or
+            a score of quantiles ("crps", "pinball", "msis_90"; see `compare_cells`).
         parallel: null (one trial after another) or "ray" (concurrent trials on Ray).
         address: with parallel "ray", a Ray cluster's address; null: a local instance.
         cpus_per_trial: with parallel "ray", the CPUs (and threads) each trial gets.
@@ -248,14 +249,14 @@ class CompareConfig:
 
     def __post_init__(self):
         """Checks every value."""
-        from forecaster.evaluation.metrics import METRICS  # pandas: only when needed
+        from forecaster.evaluation.comparison import check_metric  # pandas: only when needed
 
         for cell in self.cells:
             check_cell("cells", cell)
         checks.positive_int("seeds", self.seeds)
         _check_baselines("baselines", self.baselines)
         checks.fraction("test_fraction", self.test_fraction)
-        checks.choice("metric", self.metric, METRICS)
+        check_metric(self.metric)
         checks.choice("parallel", self.parallel, (None, *ENGINES))
         checks.positive_int("cpus_per_trial", self.cpus_per_trial)
 

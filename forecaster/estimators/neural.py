@@ -35,13 +35,14 @@ class Forecaster(BaseForecaster):
     nonnegative), `forecaster.networks.NetworkConfig` (cell, architecture, units, layers,
     bidirectional, residual, dropout, recurrent_dropout, head_dropout, layer_norm, peephole,
     segment_length, normalization, channel_embedding, reset_after, unit_forget_bias,
-    embedding_size) and `forecaster.config.TrainConfig`
+    embedding_size, quantiles, distribution) and `forecaster.config.TrainConfig`
     (epochs, batch_size, shuffle, learning_rate, clipnorm, loss, patience, lr_patience,
     lr_decay, lr_decay_after, seed, verbose, checkpoint_dir, distribute). An unknown keyword
     is refused.
 
     Training uses Adam with gradient clipping on the MSE (or `loss="mae"`) of the scaled
-    values, early stopping on the validation loss that restores the best weights,
+    values (plus the pinball loss of `quantiles`, or instead a `distribution`'s negative
+    log-likelihood, `forecaster.networks.outputs`), early stopping on the validation loss that restores the best weights,
     ReduceLROnPlateau (or, with `lr_decay`, a fixed per-epoch decay) and TerminateOnNaN; a
     run on the CPU with the same seed is reproducible on the same machine.
 

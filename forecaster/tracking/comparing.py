@@ -21,7 +21,6 @@ from forecaster.estimators.base import BaseForecaster
 from forecaster.estimators.baselines import BASELINES
 from forecaster.estimators.neural import Forecaster
 from forecaster.evaluation import comparison
-from forecaster.evaluation.metrics import METRICS
 from forecaster.tracking import location, store
 from forecaster.tracking import parallel as parallel_
 from forecaster.tracking.runs import fit_in_run, run_tags, sigterm_as_interrupt, tracked_run
@@ -51,6 +50,7 @@ class Context:
     train: object  # pandas.DataFrame
     test: object
     dataset: str | None
+    levels: tuple = ()  # the quantile levels every model is calibrated at, if any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +86,7 @@ def run_trial(trial, context):
                 context.train,
                 context.test,
                 context.dataset,
+                calibrate=context.levels,
                 cell=trial.name,
                 seed=str(trial.seed),
                 parent=context.parent_run_id,
@@ -194,7 +195,12 @@ def compare_cells(
         test_fraction: the share of rows scored.
         experiment: the MLflow experiment's name.
         dataset: the data set's name for the runs' tags.
-        metric: the test metric the plot and the t-tests use, on the scaled values.
+        metric: the test metric the plot and the t-tests use: one of `METRICS` on the
+            scaled values, or a score of quantiles ("crps", "pinball", "msis_90", ...).
+            With the latter every model gives quantiles, calibrated (`calibrate`, split
+            conformal, or CQR around a cell's own `quantiles`) on the last `val_fraction`
+            of the training part, the part the cells hold out; at the cells' quantile
+            levels, else at 0.05, 0.25, 0.75 and 0.95 (the 50% and 90% intervals).
         progress: print which trial runs (or finished) and how many remain.
         parallel: None runs the trials one after another here; "ray" runs them
             concurrently as Ray tasks (needs the `distributed` extra).
@@ -226,6 +232,9 @@ def compare_cells(
     made = trials(cells, seeds, baselines, configs)
     lookback = configs["data"].lookback
     parts = split(frame, 1 - test_fraction, 0.0, test_fraction, lookback=lookback)
+    levels = ()
+    if comparison.is_probabilistic(metric):
+        levels = tuple(q for q in configs["network"].quantiles if q != 0.5) or comparison.LEVELS
     say = _printer(progress)
     experiment_id = store.experiment_id(experiment)
     with sigterm_as_interrupt(), tracked_run(experiment_id=experiment_id) as parent:
@@ -240,7 +249,7 @@ def compare_cells(
         )
         context = Context(
             location.tracking_uri(), experiment_id, parent.info.run_id, parts.train,
-            parts.test, dataset,
+            parts.test, dataset, levels,
         )  # fmt: skip
         start = time.perf_counter()
         if parallel == "ray":
@@ -259,7 +268,7 @@ def compare_cells(
 def _check(seeds, baselines, metric, parallel, cpus_per_trial):
     """Checks compare_cells's own arguments (the models' are their dataclasses')."""
     checks.positive_int("seeds", seeds)
-    checks.choice("metric", metric, METRICS)
+    comparison.check_metric(metric)
     if parallel is not None and parallel not in parallel_.ENGINES:
         raise ValueError(
             f"parallel={parallel!r} is not known; pass None or one of {parallel_.ENGINES}"
@@ -333,6 +342,7 @@ def _log_comparison(table, p_values, runs, cells, metric):
     mlflow.log_text(p_values.to_csv(), "welch_p_values.csv")
     mlflow.log_text(p_values.to_markdown(floatfmt=".3g"), "welch_p_values.md")
     mlflow.log_text(runs.to_csv(index=False), "runs.csv")
+    column = comparison.column(metric)
     for model, row in table.iterrows():
-        mlflow.log_metric(f"{model}_scaled_{metric}_mean", float(row[f"scaled_{metric}_mean"]))
-    mlflow.log_figure(comparison.spread_plot(runs, cells, metric), f"scaled_{metric}_by_cell.png")
+        mlflow.log_metric(f"{model}_{column}_mean", float(row[f"{column}_mean"]))
+    mlflow.log_figure(comparison.spread_plot(runs, cells, metric), f"{column}_by_cell.png")

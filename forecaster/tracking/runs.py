@@ -22,7 +22,7 @@ import tensorflow as tf
 from mlflow.entities import RunStatus
 
 from forecaster.data import make_windows
-from forecaster.estimators import forecasting
+from forecaster.estimators import forecasting, preparation
 from forecaster.tracking import processes, store
 
 
@@ -166,7 +166,7 @@ def run_tags(frame, dataset, **extra):
     return tags
 
 
-def fit_in_run(model, train, test, dataset, *, val=None, **tags):
+def fit_in_run(model, train, test, dataset, *, val=None, calibrate=(), **tags):
     """Fits `model` inside the active run and logs it; returns the scores.
 
     Args:
@@ -175,6 +175,8 @@ def fit_in_run(model, train, test, dataset, *, val=None, **tags):
         test: the test frame, starting `lookback` rows before its first forecast step.
         dataset: the data set's name for the run's tags.
         val: a fixed validation part; None: the forecaster's own holdout.
+        calibrate: quantile levels to calibrate the fitted model at (`calibrate`) on
+            `val`, or on the last `val_fraction` of `train` (its own holdout); () none.
         **tags: extra tags for the run.
     """
     run_id = mlflow.active_run().info.run_id
@@ -182,6 +184,13 @@ def fit_in_run(model, train, test, dataset, *, val=None, **tags):
     mlflow.log_params(params(model.configs()))
     logger = EpochLogger(run_id)
     model.fit(train, val=val, callbacks=[logger])
+    if calibrate:
+        held = val
+        if held is None:
+            id_col = model.schema_.get("id_col")
+            _, held = preparation.holdout(model.data, train, None, id_col=id_col)
+        model.calibrate(held, calibrate)
+        mlflow.log_param("calibration", f"{model.calibration_.method} at {list(calibrate)}")
     return _log_fitted(model, test, run_id, logger.seconds)
 
 

@@ -195,3 +195,15 @@ def test_quantiles_alone_cover_a_year_of_weekly_forecasts_of_a_daily_series():
     )  # fmt: skip
     table = model.backtest(daily, folds=52, refit=False)  # fitted once, on the year before
     assert 0.80 <= table["coverage_90"].iloc[-1] <= 0.97
+
+
+def test_a_plot_shades_each_interval_widest_first(tmp_path):
+    frame = _daily()
+    parts = fc.split(frame, 0.5, 0.3, 0.2, lookback=14)
+    model = fc.SeasonalNaiveForecaster(lookback=14, horizon=7).fit(parts.train)
+    model.calibrate(parts.val, [0.05, 0.95, 0.25, 0.75])
+    figure = model.plot(parts.val, path=tmp_path / "bands.png")
+    (ax,) = figure.axes
+    assert [band.get_label() for band in ax.collections] == ["90% interval", "50% interval"]
+    wide, narrow = (band.get_paths()[0].vertices[:, 1] for band in ax.collections)
+    assert np.ptp(wide) > np.ptp(narrow)

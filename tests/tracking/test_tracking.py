@@ -169,6 +169,26 @@ def test_a_run_that_raises_ends_failed(tmp_path, monkeypatch):
     assert sorted(r.info.status for r in runs) == ["FAILED", "FAILED"]
 
 
+def test_a_comparison_ranks_by_crps_with_every_model_calibrated(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    table = fc.compare_cells(
+        births(), cells=["rnn"], seeds=2, baselines=["seasonal_naive"], experiment="crps",
+        metric="crps", progress=False, **OPTIONS,
+    )  # fmt: skip
+    client = MlflowClient(tracking_uri=uri)
+    children = [r for r in runs_of(client, "crps") if "mlflow.parentRunId" in r.data.tags]
+    assert len(children) == 3
+    for run in children:  # cells and the baseline alike: split conformal at 0.05 ... 0.95
+        assert run.data.params["calibration"] == "split at [0.05, 0.25, 0.75, 0.95]"
+        assert {"test_crps", "test_coverage_90", "test_msis_50"} <= set(run.data.metrics)
+    parent = client.get_run(table.attrs["run_id"]).data
+    assert parent.metrics["rnn_crps_mean"] == pytest.approx(table.loc["rnn", "crps_mean"])
+    seeds = [r.data.metrics["test_crps"] for r in children if r.data.tags["cell"] == "rnn"]
+    assert table.loc["rnn", "crps_mean"] == pytest.approx(np.mean(seeds))
+    assert "crps_by_cell.png" in [a.path for a in client.list_artifacts(table.attrs["run_id"])]
+
+
 def test_bad_arguments_fail_before_any_run(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     with raises_exactly(
@@ -181,6 +201,13 @@ def test_bad_arguments_fail_before_any_run(tmp_path, monkeypatch):
         ValueError, "unknown baseline 'arima'; known: ['linear', 'mean', 'naive', 'seasonal_naive']"
     ):
         fc.compare_cells(births(), baselines=["arima"], progress=False, **OPTIONS)
+    with raises_exactly(
+        ValueError,
+        "metric='crsp' is not known; pass one of ('mae', 'mse', 'rmse', 'mape', 'smape', "
+        "'mase'), or of a forecast's quantiles ('crps', 'pinball') or 'msis_<coverage>' (e.g. "
+        "'msis_90')",
+    ):
+        fc.compare_cells(births(), metric="crsp", progress=False, **OPTIONS)
     assert not (tmp_path / "mlflow.db").exists()
 
 
