@@ -14,13 +14,15 @@ their own once TensorFlow or Keras is imported, by forecaster or by the caller:
   imports only `keras` modules named in a saved config, and looks every other class up in
   its registry of `register_keras_serializable` classes.
 - TensorFlow starts quietly on a CPU-only machine: its C++ INFO lines are off
-  (`TF_CPP_MIN_LOG_LEVEL=1` unless set), and while it loads, three lines are dropped from
+  (`TF_CPP_MIN_LOG_LEVEL=1` unless set), and while it loads, these lines are dropped from
   stderr: absl's "All log messages before absl::InitializeLog() is called are written to
-  STDERR" and "cudart_stub.cc ... Could not find cuda drivers on your machine", which no log
-  level removes, and, where there is no NVIDIA device, "cuda_platform.cc ... failed call to
-  cuInit", an ERROR only a level hiding every error removes (the first op would print it;
-  the devices are listed during the load instead). Everything else written to stderr
-  meanwhile is written back. `TF_CPP_MIN_LOG_LEVEL=0` shows it all.
+  STDERR", "cudart_stub.cc ... Could not find cuda drivers on your machine" and, on CPUs
+  where oneDNN's custom operations are on by default (AVX-512), "port.cc ... oneDNN custom
+  operations are on", which no log level removes, and, where there is no NVIDIA device,
+  "cuda_platform.cc ... failed call to cuInit", an ERROR only a level hiding every error
+  removes (the first op would print it; the devices are listed during the load instead).
+  Everything else written to stderr meanwhile is written back. `TF_CPP_MIN_LOG_LEVEL=0`
+  shows it all.
 """
 
 import os
@@ -159,6 +161,8 @@ _NOISE = [
     rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
     rb"I\d{4} \S+ +\d+ cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine, "
     rb"GPU will not be used\.",
+    # Where oneDNN's custom operations are on by default (CPUs with AVX-512, not AVX2 only).
+    rb"I\d{4} \S+ +\d+ port\.cc:\d+\] oneDNN custom operations are on\. .*",
 ]
 # An NVIDIA GPU shows as /dev/nvidiactl (Linux, containers) or /dev/dxg (WSL 2); without
 # one, TensorFlow's failed cuInit is an ERROR line about a GPU that is not there.

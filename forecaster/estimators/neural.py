@@ -42,9 +42,10 @@ class Forecaster(BaseForecaster):
 
     Training uses Adam with gradient clipping on the MSE (or `loss="mae"`) of the scaled
     values (plus the pinball loss of `quantiles`, or instead a `distribution`'s negative
-    log-likelihood, `forecaster.networks.outputs`), early stopping on the validation loss that restores the best weights,
-    ReduceLROnPlateau (or, with `lr_decay`, a fixed per-epoch decay) and TerminateOnNaN; a
-    run on the CPU with the same seed is reproducible on the same machine.
+    log-likelihood, `forecaster.networks.outputs`), early stopping on the validation loss
+    that restores the best weights, ReduceLROnPlateau (or, with `lr_decay`, a fixed
+    per-epoch decay) and TerminateOnNaN; a run on the CPU with the same seed is
+    reproducible on the same machine.
 
     With `distribute` ("mirrored", "multiworker" or a `tf.distribute.Strategy` object, see
     `forecaster.estimators.distribute`) the network is built, compiled and trained under the

@@ -9,6 +9,7 @@ registers the cells with Keras) and then `mlflow.pyfunc.load_model(uri)`.
 
 import contextlib
 import dataclasses
+import os
 import signal
 import tempfile
 import threading
@@ -54,14 +55,28 @@ class EpochLogger(keras.callbacks.Callback):
         mlflow.log_metrics(values, step=epoch, run_id=self.run_id)
 
 
+# Code that must not be interrupted halfway: an interrupt inside a store write can leave
+# its transaction open, so the runs could no longer be ended KILLED.
+_WRITERS = ("mlflow", "sqlalchemy", "sqlite3")
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt():
-    """Turns SIGTERM into KeyboardInterrupt while the block runs (in the main thread)."""
+    """Turns SIGTERM into KeyboardInterrupt while the block runs (in the main thread).
+
+    A SIGTERM that arrives while MLflow writes to its store is delivered again 50 ms
+    later, until the write is done, so the interrupt never lands inside a transaction.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def terminate(signum, frame):
+        if _writing(frame):
+            again = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+            again.daemon = True
+            again.start()
+            return
         raise KeyboardInterrupt(f"signal {signum}")
 
     previous = signal.signal(signal.SIGTERM, terminate)
@@ -69,6 +84,15 @@ def sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _writing(frame):
+    """Whether the interrupted Python frame is inside the store's code (`_WRITERS`)."""
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").partition(".")[0] in _WRITERS:
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextlib.contextmanager
