@@ -7,8 +7,9 @@ it on first use (PEP 562), so the `forecaster` command answers `--help` without 
 TensorFlow, and mlflow loads only with `forecaster.tracking`. Two things still happen on
 their own once TensorFlow or Keras is imported, by forecaster or by the caller:
 
-- Keras gets the cells and the networks' own layers registered (`forecaster.cells` and
-  `forecaster.networks.segment_layers` are imported right after Keras), so
+- Keras gets the cells and the networks' own layers and losses registered
+  (`forecaster.cells`, `forecaster.networks.segment_layers` and
+  `forecaster.networks.outputs` are imported right after Keras), so
   `import forecaster` then `keras.saving.load_model(path)` or `mlflow.pyfunc.load_model(uri)`
   reloads a saved network. Keras does not import a custom class's module by itself: it
   imports only `keras` modules named in a saved config, and looks every other class up in
@@ -216,6 +217,7 @@ def _register():
     """Registers the cells and the networks' own layers with Keras (for loading them)."""
     importlib.import_module("forecaster.cells")
     importlib.import_module("forecaster.networks.segment_layers")
+    importlib.import_module("forecaster.networks.outputs")
 
 
 def _load_keras(load, _keras):

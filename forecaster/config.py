@@ -30,8 +30,7 @@ NORMALIZATIONS = ("last", "revin", "none")
 # The strategies `TrainConfig.distribute` names (forecaster.estimators.distribute makes them).
 DISTRIBUTE = ("mirrored", "multiworker")
 LOSSES = ("mse", "mae")
-# The predictive distributions a network can output (`forecaster.networks.outputs`).
-DISTRIBUTIONS = ("normal", "studentt", "negbinomial")
+DISTRIBUTIONS = ("normal", "studentt", "negbinomial")  # see forecaster.networks.outputs
 # The scalers `forecaster.data.Scaler` fits, and the calendar features
 # `forecaster.data.calendar_features` makes: their names, without loading either.
 SCALERS = ("standard", "minmax", "robust", "none")
@@ -189,29 +188,22 @@ class NetworkConfig:
             and restored on its output: "last" (subtract the window's last value), "revin"
             (its mean and standard deviation) or "none". With "direct", "seq2seq" and
             "recursive" it needs every target among the inputs (else it is skipped).
-        highway: add a linear map from each target's own (normalized) window to its
-            horizon, shared by the targets and starting at zero, to the output of "direct",
-            "seq2seq" and "recursive" (the autoregressive component of LSTNet, Lai et al.
-            2018), so that the network starts from, and can keep, a linear forecast; needs
-            every target among the inputs (else it is skipped).
+        highway: add to "direct", "seq2seq" and "recursive" a zero-initialized linear
+            map, shared by the targets, from each target's normalized window to its
+            horizon (LSTNet's autoregressive part); skipped unless the targets are inputs.
         channel_embedding: whether "segment" decodes from a learned channel embedding
             beside the position embedding.
-        reset_after: the GRU's form: the reset gate applied after the recurrent product
-            (True, Keras's and cuDNN's default) or before it (False, Cho et al. 2014).
-            Only the GRU has it; False needs cell "gru".
+        reset_after: the GRU's reset gate after the recurrent product (True, Keras's and
+            cuDNN's default) or before it (False, Cho et al. 2014; needs cell "gru").
         unit_forget_bias: start the LSTM's and CIFG's forget-gate bias at 1 (Jozefowicz
-            et al. 2015); False starts it at 0 and needs cell "lstm" or "cifg".
+            et al. 2015); False starts it at 0 (needs cell "lstm" or "cifg").
         embedding_size: the width of the learned embedding of each categorical static
             (the series id's too, with `DataConfig.series_embedding`).
-        quantiles: quantile levels in (0, 1) to forecast beside the point forecast, e.g.
-            (0.05, 0.5, 0.95). Without `distribution` the network outputs them, trained on
-            the pinball loss (added to `loss` on the point forecast) and built so that they
-            never cross; with it they are the levels read off the distribution. `predict`
-            adds a column `<target>_q<level>` per level.
-        distribution: None (a point forecast), or "normal", "studentt" or "negbinomial"
-            (counts): the network outputs the distribution's parameters, trained on its
-            negative log-likelihood; the point forecast is its mean, and `predict` gives
-            its quantiles (`quantiles`, by default 0.05, 0.5 and 0.95) and samples.
+        quantiles: levels in (0, 1), e.g. (0.05, 0.5, 0.95): outputs beside the point
+            forecast that never cross, trained on the pinball loss (or, with a
+            `distribution`, the levels read off it); `predict` adds `<target>_q<level>`.
+        distribution: None, "normal", "studentt" or "negbinomial" (counts): its
+            parameters, trained on its negative log-likelihood (`networks.outputs`).
     """
 
     cell: str = "lstm"
@@ -272,30 +264,25 @@ class TrainConfig:
     Attributes:
         epochs: the most epochs; early stopping may end sooner.
         batch_size: windows per step.
-        shuffle: shuffle the training windows anew every epoch (seeded); False feeds them
-            in time order.
+        shuffle: shuffle the training windows every epoch (seeded); False: in time order.
         learning_rate: Adam's initial learning rate.
         clipnorm: gradients are clipped to this global norm.
         loss: the training loss on the scaled values, "mse" or "mae" (SegRNN and PatchTST
             train on MAE-like losses for the long-horizon benchmark); validation, early
             stopping and the learning-rate schedule follow the same loss.
-        patience: epochs without a better validation loss before stopping (the best
-            weights are restored).
+        patience: epochs with no better validation loss before stopping at the best.
         lr_patience: epochs without improvement before the learning rate is halved.
         lr_decay: None keeps that plateau schedule. A factor in (0, 1) replaces it with a
             fixed one (`rate`): the initial rate for the first `lr_decay_after` epochs, then
             `lr_decay` times the last rate each epoch: SegRNN's schedule (its "type3", 0.8
             after 4 epochs).
         lr_decay_after: the epochs at the initial rate before `lr_decay` applies.
-        seed: seeds weights, dropout and shuffling; a CPU run is reproducible.
+        seed: seeds weights, dropout and shuffling.
         verbose: Keras's progress bar (1), a line per epoch (2) or nothing (0).
         checkpoint_dir: a folder for the best weights during training; None: no checkpoint.
-        distribute: None trains on one device; "mirrored" on every local device
-            (`tf.distribute.MirroredStrategy`); "multiworker" across the machines named by
-            `TF_CONFIG` (`tf.distribute.MultiWorkerMirroredStrategy`). `batch_size` is then
-            the global batch, split among the replicas. A strategy object passed to
-            `Forecaster` is kept on the forecaster, not here (see
-            `forecaster.estimators.distribute`).
+        distribute: None (one device), "mirrored" (every local device) or "multiworker"
+            (the machines `TF_CONFIG` names), `batch_size` then being the global batch;
+            a strategy object is kept on the forecaster (`estimators.distribute`).
     """
 
     epochs: int = 30

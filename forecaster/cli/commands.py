@@ -140,7 +140,8 @@ def compare(config):
     print(table[[c for c in columns if c in table.columns]].to_markdown(floatfmt=".4g"))
     p_values = table.attrs["p_values"]
     if p_values.notna().any().any():
-        print(f"\nWelch's t-test p-values of the test {comparison.column(metric)} between cells:")
+        scored = ("test " if comparison.is_probabilistic(metric) else "scaled test ") + metric
+        print(f"\nWelch's t-test p-values of the {scored} between cells:")
         print(p_values.to_markdown(floatfmt=".3g"))
     else:
         print(f"\nNo Welch's t-test p-values: they need 2 seeds or more (seeds: {settings.seeds}).")

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from forecaster.cells.native.build import processor_name
+from forecaster.cli import results
 from forecaster.cli.commands import flat
 from forecaster.cli.loading import load_config
 from forecaster.cli.sections import ConfigError
@@ -88,64 +89,16 @@ INTERVAL_METHODS = {"cell": "quantiles + conformal (CQR)", "benchmark": "split c
 
 
 def append_result(path, result):
-    """Appends `result` as one CSV row (with its header when the file is new), in one write."""
-    import csv
-    import io
-    import subprocess
-
-    commit = subprocess.run(
-        ["git", "-C", str(Path(__file__).resolve().parents[2]), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    """Appends `result` as one row of the results file (`forecaster.cli.results.append`)."""
     configuration = result.get("configuration") or {}
     row = {
         **{k: result.get(k) for k in RESULT_COLUMNS},
         "horizon": 48,
         "lookback": configuration.get("data.lookback"),
         "config": json.dumps(configuration, sort_keys=True) if configuration else "",
-        "commit": commit,
+        "commit": results.commit(),
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _widen(path)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, lineterminator="\n")
-    if not path.is_file() or path.stat().st_size == 0:
-        writer.writeheader()
-    writer.writerow(row)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(buffer.getvalue())
-
-
-def _widen(path):
-    """Gives a results file written before the interval columns came their empty cells.
-
-    Every row is kept as it was; the file is rewritten beside itself and moved into place,
-    so a failure leaves it untouched.
-    """
-    import csv
-
-    if not path.is_file() or path.stat().st_size == 0:
-        return
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-        handle.seek(0)
-        header = next(csv.reader(handle))
-    if header == list(RESULT_COLUMNS):
-        return
-    unknown = [c for c in header if c not in RESULT_COLUMNS]
-    if unknown or header != list(RESULT_COLUMNS[: len(header)]):
-        raise ConfigError(
-            f"{path} has the columns {header}, not a start of {list(RESULT_COLUMNS)}; "
-            "pass another --results file"
-        )
-    staging = path.with_name(f".{path.name}.new")
-    with staging.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    staging.replace(path)
+    results.append(path, RESULT_COLUMNS, row)
 
 
 def read(folder, series=None):

@@ -33,20 +33,18 @@ class BaseForecaster(abc.ABC):
             "last_timestamp", "season", "mase_scale" and "scaled_mase_scale".
         history_: the per-epoch losses on the scaled values, e.g. {"loss": [...],
             "val_loss": [...]}.
+        calibration_: the conformal margins `calibrate` learned, or None.
     """
 
-    # Whether fit, given no validation part, holds out the last val_fraction of the rows:
-    # a forecaster that stops early on it does; one with nothing to stop fits every row.
+    # Whether fit, given no validation part, holds out the last val_fraction of the rows
+    # (a forecaster that stops early on it does), and whether it scales the targets (a
+    # count distribution models them in their own units).
     _holds_out = True
-    # Whether the targets are scaled; a count distribution models them in their own units.
     _scales_targets = True
 
     def __init__(self, data):
         self.data = data
-        self.scaler_ = None
-        self.schema_ = None
-        self.history_ = None
-        self.calibration_ = None
+        self.scaler_ = self.schema_ = self.history_ = self.calibration_ = None
 
     # -- what subclasses provide --------------------------------------------------------
 
@@ -82,7 +80,7 @@ class BaseForecaster(abc.ABC):
 
     @abc.abstractmethod
     def _forecast(self, x):
-        """Scaled forecasts `(windows, horizon, targets)` for window inputs `x`."""
+        """Scaled forecasts `(windows, horizon, targets[, channels])` for inputs `x`."""
 
     @abc.abstractmethod
     def count_params(self):
@@ -112,12 +110,9 @@ class BaseForecaster(abc.ABC):
         part, as where a protocol fixes the borders (`forecaster.evaluation.ltsf`); every
         forecaster reports its validation loss on it in `history_`.
 
-        In long format (many series stacked, with the id column `id_col` names or the
-        frame's `attrs["id_col"]`, as `read_csv(..., id_col=...)` gives them; the series
-        may differ in length and start, sharing one step), one model learns from every
-        series: each is scaled on its own training rows, windows never cross two series,
-        and the validation part is the end of each series. `predict` and `evaluate` then
-        take long frames too.
+        In long format (series stacked, named by the column `id_col` or
+        `attrs["id_col"]`, of any lengths and starts), one model learns from every series,
+        each scaled on its own training rows, its validation part its end.
 
         Args:
             frame: a wide DataFrame, or a long one, on a DatetimeIndex or a step index,
@@ -163,12 +158,10 @@ class BaseForecaster(abc.ABC):
     def fit_stream(self, source, val=None, callbacks=(), *, shuffle_buffer=1_000_000, **overrides):
         """Fits on a series too large for memory, read chunk by chunk from a `Source`.
 
-        As `fit` on the same rows: the same holdout, and the scaler and the schema come
-        from the training rows alone, in one pass over them (which also reads the
-        validation rows once, so a bad row is a `DataError` before training starts).
-        The windows are then read from the files at each pass over them, the training
-        windows shuffled within pieces of `shuffle_buffer` rows (all of them when the part
-        is shorter); predict, evaluate and save work afterwards on frames as usual.
+        As `fit` on the same rows: the same holdout, the scaler and the schema from one
+        pass over the training rows (the validation rows are read once too, so a bad row
+        is a `DataError` before training). The windows are read from the files at each
+        epoch, shuffled within pieces of `shuffle_buffer` rows.
 
         Args:
             source: a `Source` from `forecaster.open_source` (the whole series, or with
@@ -185,7 +178,7 @@ class BaseForecaster(abc.ABC):
 
         Raises:
             TypeError: `source` or `val` is not a `Source`.
-            ValueError: `scaler="robust"`, which one pass cannot fit.
+            ValueError: `scaler="robust"` (one pass cannot fit it), or a negative binomial.
             DataError: a row of the data is bad, or a part is shorter than one window.
 
         Example:
@@ -234,13 +227,11 @@ class BaseForecaster(abc.ABC):
             seed: seeds the draws.
 
         Returns:
-            A DataFrame indexed by the `horizon` timestamps (or steps) after `frame`'s end,
-            one column per target (the point forecast: the mean of a distribution), then,
-            for a forecaster with quantiles (`quantiles`, `distribution` or `calibrate`),
-            one per target and level, `<target>_q<level>` (`Temp_q0.05`); in long format
-            the series stacked, the id column first. With `samples`, the draws stacked,
-            a "sample" column first. Non-negative targets (`schema_["nonnegative"]`) are
-            never below 0.
+            A DataFrame on the `horizon` stamps (or steps) after `frame`'s end, a column
+            per target (a distribution's mean), then `<target>_q<level>` per level of a
+            forecaster with quantiles (`Temp_q0.05`); long: the series stacked, the id
+            column first. With `samples`, the draws stacked after a "sample" column.
+            Non-negative targets (`schema_["nonnegative"]`) are never below 0.
 
         Raises:
             ValueError: `samples` for a forecaster without a distribution.
@@ -300,9 +291,9 @@ class BaseForecaster(abc.ABC):
         Returns:
             A dict with "mae", "mse", "rmse", "mape", "smape" and "mase" in the original
             units, the same names prefixed "scaled_" on the scaled values, and "windows"
-            (and "series" in long format), pooled over every window of every series.
-            MASE divides each series' errors by its training part's in-sample
-            seasonal-naive error; `evaluate_series` gives the scores per series.
+            (and "series" in long format), pooled over every window of every series;
+            MASE is scaled per series. With quantiles, also "pinball", "crps" and per
+            central interval "coverage_<c>", "width_<c>", "msis_<c>" (`c` in percent).
         """
         self._check_fitted()
         return forecasting.evaluate(self, frame, static)
@@ -310,13 +301,8 @@ class BaseForecaster(abc.ABC):
     def evaluate_series(self, frame, *, static=None):
         """Scores per series: a DataFrame indexed by the series ids, a column per metric.
 
-        Args:
-            frame: as for `evaluate`.
-            static: as for `fit`.
-
-        Returns:
-            One row per series of `frame` (one row, "None", for a wide frame) with "mae",
-            "mse", "rmse", "mape", "smape", "mase" in the original units and "windows".
+        As `evaluate` (its arguments and its scores in the original units, with
+        "windows"), one row per series of `frame` (one, "None", for a wide frame).
         """
         self._check_fitted()
         return forecasting.evaluate_series(self, frame, static)
@@ -353,10 +339,7 @@ class BaseForecaster(abc.ABC):
         self._check_fitted()
         saving.save(self, path)
 
-    @staticmethod
-    def calibration_from(state):
-        """The `calibration_` a saved folder describes (`intervals.Calibration.to_dict`)."""
-        return intervals.Calibration.from_dict(state)
+    calibration_from = staticmethod(intervals.Calibration.from_dict)  # for `load`
 
     @staticmethod
     def load(path):
@@ -367,8 +350,7 @@ class BaseForecaster(abc.ABC):
         """Rolling-origin backtest; see `forecaster.evaluation.backtest` for the options.
 
         Raises:
-            DataError: `frame` is in long format: backtests of global models are not built
-                yet (evaluate each series' test part with `evaluate_series` instead).
+            DataError: `frame` is in long format (not built yet: use `evaluate_series`).
         """
         return backtest(self, frame, folds=folds, **options)
 

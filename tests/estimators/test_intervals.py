@@ -132,7 +132,7 @@ def test_samples_need_a_distribution():
         model.predict(frame, samples=10)
 
 
-def test_a_negative_binomial_forecast_of_counts_is_never_negative():
+def test_a_negative_binomial_forecast_of_counts_is_never_negative(tmp_path):
     rng = np.random.default_rng(3)
     t = np.arange(500)
     mean = 2 + 2 * np.sin(2 * np.pi * t / 7)  # often near 0
@@ -156,6 +156,8 @@ def test_a_negative_binomial_forecast_of_counts_is_never_negative():
     # The draws follow the forecast distribution: their median is its median.
     medians = draws.groupby(level=0)["sales"].median().to_numpy()
     assert np.abs(medians - forecast["sales_q0.5"].to_numpy()).max() <= 1.0
+    model.save(tmp_path / "counts")  # the network with its loss, reloaded in safe mode
+    pd.testing.assert_frame_equal(fc.load(tmp_path / "counts").predict(frame), forecast)
 
 
 def test_normal_samples_are_in_original_units_and_match_the_quantiles():
