@@ -132,17 +132,24 @@ def compare(config):
         progress=True,
     )
     metric = settings.metric
+    scored = ("test " if comparison.is_probabilistic(metric) else "scaled test ") + metric
+    seeds = f"{settings.seeds} seed{'s' if settings.seeds > 1 else ''}"
+    print(f"\nRanking by {scored} (mean ± std over {seeds}; lower is better):")
+    for rank, (model, mean, std, count, kind) in enumerate(
+        comparison.ranking(table, settings.cells, metric), start=1
+    ):
+        spread = f"{mean:.4g} ± {std:.2g}" if count > 1 else f"{mean:.4g}"
+        print(f"  {rank}. {model:<16} {spread:<18} {kind}")
+    print(f"Verdict: {table.attrs['verdict']}")
     columns = [f"{metric}_mean", f"{metric}_std", "mae_mean", "mase_mean"]
     columns += [f"{comparison.column(metric)}_mean", "params", "seconds_per_epoch"]
     columns += [c for c in table.columns if c.startswith("coverage_") and c.endswith("_mean")]
-    seeds = f"{settings.seeds} seed{'s' if settings.seeds > 1 else ''}"
     print(f"\nTest scores, mean and std over {seeds} (the full table is in the MLflow run):")
     print(table[[c for c in columns if c in table.columns]].to_markdown(floatfmt=".4g"))
-    p_values = table.attrs["p_values"]
-    if p_values.notna().any().any():
-        scored = ("test " if comparison.is_probabilistic(metric) else "scaled test ") + metric
-        print(f"\nWelch's t-test p-values of the {scored} between cells:")
-        print(p_values.to_markdown(floatfmt=".3g"))
+    adjusted = table.attrs["holm"]
+    if adjusted.notna().any().any():
+        print(f"\nWelch's t-test p-values of the {scored} between cells, Holm-corrected:")
+        print(adjusted.to_markdown(floatfmt=".3g"))
     else:
         print(f"\nNo Welch's t-test p-values: they need 2 seeds or more (seeds: {settings.seeds}).")
     for label, error in table.attrs["failed"].items():

@@ -120,23 +120,129 @@ def summary(table, metric="mse"):
     return view
 
 
+def holm(p_values):
+    """Holm's step-down correction of the pairwise p-values (a symmetric DataFrame).
+
+    Each pair is one test; the m tests' p-values, in increasing order, are multiplied by
+    m, m - 1, ..., 1 and kept non-decreasing (capped at 1), which controls the chance of
+    any false "significant" at the level used.
+    """
+    names = list(p_values.index)
+    pairs = [(a, b) for a, b in itertools.combinations(names, 2) if pd.notna(p_values.loc[a, b])]
+    adjusted = pd.DataFrame(np.nan, index=names, columns=names)
+    ordered = sorted(pairs, key=lambda pair: p_values.loc[pair])
+    running = 0.0
+    for rank, (a, b) in enumerate(ordered):
+        running = max(running, min(1.0, (len(ordered) - rank) * p_values.loc[a, b]))
+        adjusted.loc[a, b] = adjusted.loc[b, a] = running
+    return adjusted
+
+
+def ranking(table, cells, metric):
+    """Every model by its mean `metric`, lowest first: `(model, mean, std, seeds, kind)`."""
+    name = column(metric)
+    rows = [
+        (model, row[f"{name}_mean"], row[f"{name}_std"], int(row["seeds"]))
+        for model, row in table.iterrows()
+    ]
+    rows.sort(key=lambda item: item[1])
+    return [(*item, "cell" if item[0] in cells else "baseline") for item in rows]
+
+
+def verdict(table, adjusted, cells, metric, level=0.05):
+    """One line on what the comparison supports, from the Holm-corrected p-values.
+
+    It names the cell with the lowest mean and says whether it is significantly better
+    than every other cell at `level`, and when a baseline's score is below every cell's.
+    """
+    ranked = ranking(table, cells, metric)
+    tested = [item for item in ranked if item[4] == "cell"]
+    if not tested:
+        return "no cell finished; nothing to compare"
+    best = tested[0]
+    name = column(metric)
+    others = [item[0] for item in tested[1:]]
+    if not others:
+        line = f"{best[0]} is the only cell that finished"
+    elif best[3] < 2:
+        line = f"{best[0]} has the lowest {name}; one seed per cell allows no test"
+    else:
+        p = {other: adjusted.loc[best[0], other] for other in others}
+        unclear = [o for o in others if not p[o] < level]
+        if not unclear:
+            line = (
+                f"{best[0]} wins: its {name} is significantly lower than every other cell's "
+                f"(Holm-corrected Welch p ≤ {max(p.values()):.3g})"
+            )
+        else:
+            worst = max(unclear, key=lambda o: p[o])
+            line = (
+                f"no significant winner: {best[0]} has the lowest mean {name}, but not "
+                f"significantly below {', '.join(unclear)} (Holm-corrected Welch p = "
+                f"{p[worst]:.3g} against {worst})"
+            )
+    beaten = [item for item in ranked if item[4] == "baseline" and item[1] < best[1]]
+    if beaten:
+        names = " and ".join(item[0] for item in beaten)
+        line += f"; the baseline {names} beats every cell"
+    return line + "."
+
+
+def note(table, adjusted, cells, metric, title):
+    """The parent run's description in markdown: ranking, p-values, verdict."""
+    name = column(metric)
+    lines = [f"## {title}", "", f"**Verdict:** {verdict(table, adjusted, cells, metric)}", ""]
+    lines.append(f"| rank | model | kind | test {name} (mean ± std) | seeds |")
+    lines.append("|---|---|---|---|---|")
+    for rank, (model, mean, std, seeds, kind) in enumerate(ranking(table, cells, metric), 1):
+        spread = f"{mean:.4g} ± {std:.2g}" if seeds > 1 else f"{mean:.4g}"
+        lines.append(f"| {rank} | {model} | {kind} | {spread} | {seeds} |")
+    if adjusted.notna().any().any():
+        lines += ["", f"Holm-corrected Welch p-values of the test {name} between cells:", ""]
+        lines.append(adjusted.to_markdown(floatfmt=".3g"))
+    return "\n".join(lines)
+
+
 def spread_plot(runs, cells, metric):
-    """Each seed's metric per cell as a dot, with the mean and one standard deviation."""
+    """Each seed's metric per cell as a dot, with the mean and one standard deviation.
+
+    Each baseline is a labelled dashed line. The axis spans the cells' values (and the
+    baselines near them); a baseline far outside is not drawn to scale but named at the
+    edge it lies beyond, with its value, so that it cannot squeeze the cells together.
+    """
     column_ = column(metric)
-    figure = Figure(figsize=(1.6 * len(cells) + 2, 3.5), layout="constrained")
+    figure = Figure(figsize=(1.6 * len(cells) + 3, 3.8), layout="constrained")
     ax = figure.subplots()
+    values = {cell: runs.loc[runs["model"] == cell, column_].to_numpy() for cell in cells}
+    found = np.concatenate([v for v in values.values() if len(v)] or [np.zeros(0)])
+    low, high = (found.min(), found.max()) if found.size else (0.0, 1.0)
+    reach = max(high - low, 1e-12 + 0.05 * abs(high))
+    baselines = runs.loc[runs["seed"].isna(), ["model", column_]].to_numpy()
+    near = [(n, v) for n, v in baselines if low - 2 * reach <= v <= high + 2 * reach]
+    far = [(n, v) for n, v in baselines if not low - 2 * reach <= v <= high + 2 * reach]
     for position, cell in enumerate(cells):
-        values = runs.loc[runs["model"] == cell, column_].to_numpy()
-        if not len(values):  # every trial of this cell failed
+        if not len(values[cell]):  # every trial of this cell failed
             continue
-        ax.scatter(np.full(len(values), position), values, color="tab:blue", alpha=0.7)
-        spread = values.std(ddof=1) if len(values) > 1 else 0.0
-        ax.errorbar(position + 0.15, values.mean(), yerr=spread, fmt="o", color="black", capsize=4)
-    for name in runs.loc[runs["seed"].isna(), "model"]:
-        value = runs.loc[runs["model"] == name, column_].iloc[0]
+        seeds = values[cell]
+        ax.scatter(np.full(len(seeds), position), seeds, color="tab:blue", alpha=0.7)
+        spread = seeds.std(ddof=1) if len(seeds) > 1 else 0.0
+        ax.errorbar(position + 0.15, seeds.mean(), yerr=spread, fmt="o", color="black", capsize=4)
+    right = len(cells) - 0.4
+    for name, value in near:
         ax.axhline(value, linestyle="--", linewidth=1, color="0.5")
-        ax.annotate(name, (len(cells) - 0.5, value), fontsize="small", color="0.3")
+        ax.annotate(f"{name} {value:.4g}", (right, value), fontsize="small", color="0.3",
+                    va="bottom", ha="right")  # fmt: skip
+    shown = [low, high, *(v for _, v in near)]
+    bottom, top = min(shown), max(shown)
+    margin = 0.15 * max(top - bottom, reach)
+    ax.set_ylim(bottom - margin, top + margin)
+    for name, value in far:
+        edge, va = (top + margin, "top") if value > top else (bottom - margin, "bottom")
+        arrow = "↑" if value > top else "↓"
+        ax.annotate(f"{arrow} {name} {value:.4g} (off scale)", (right, edge), fontsize="small",
+                    color="tab:red", va=va, ha="right")  # fmt: skip
+    ax.set_xlim(-0.5, len(cells) - 0.3)
     ax.set_xticks(range(len(cells)), cells)
     ax.set_ylabel(f"test {metric}" + ("" if is_probabilistic(metric) else " (scaled)"))
-    ax.set_title("each seed (dots), mean and standard deviation (bars); baselines dashed")
+    ax.set_title("each seed (dots), mean ± std (bars); baselines dashed, named at the right")
     return figure

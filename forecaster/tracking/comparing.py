@@ -77,7 +77,7 @@ def run_trial(trial, context):
     try:
         with tracked_run(
             experiment_id=context.experiment_id,
-            run_name=trial.label.replace(" ", "-"),
+            run_name=trial.label,
             nested=True,
             parent_run_id=context.parent_run_id,
         ):
@@ -88,7 +88,8 @@ def run_trial(trial, context):
                 context.dataset,
                 calibrate=context.levels,
                 cell=trial.name,
-                seed=str(trial.seed),
+                seed="" if trial.seed is None else str(trial.seed),
+                kind="baseline" if trial.seed is None else "trial",
                 parent=context.parent_run_id,
             )
     except Exception as error:  # the run is FAILED already; the comparison goes on
@@ -237,7 +238,11 @@ def compare_cells(
         levels = tuple(q for q in configs["network"].quantiles if q != 0.5) or comparison.LEVELS
     say = _printer(progress)
     experiment_id = store.experiment_id(experiment)
-    with sigterm_as_interrupt(), tracked_run(experiment_id=experiment_id) as parent:
+    title = f"{dataset or 'data'}: {' vs '.join(cells)}"
+    with (
+        sigterm_as_interrupt(),
+        tracked_run(experiment_id=experiment_id, run_name=title) as parent,
+    ):
         mlflow.set_tags(run_tags(frame, dataset, kind="comparison", cells=",".join(cells)))
         mlflow.log_params(
             {
@@ -257,11 +262,8 @@ def compare_cells(
         else:
             outcomes = _one_by_one(made, context, say)
         mlflow.log_metric("wall_seconds", time.perf_counter() - start)
-        table = _summary(outcomes, cells, metric, say)
+        table = _summary(outcomes, cells, metric, say, title)
     table.attrs.update(run_id=parent.info.run_id, experiment=experiment)
-    say(
-        f"MLflow run {parent.info.run_id} in experiment {experiment!r} at {location.tracking_uri()}"
-    )
     return table
 
 
@@ -280,11 +282,15 @@ def _check(seeds, baselines, metric, parallel, cpus_per_trial):
         raise ValueError(f"unknown baseline {unknown[0]!r}; known: {sorted(BASELINES)}")
 
 
-def _summary(outcomes, cells, metric, say):
+def _summary(outcomes, cells, metric, say, title):
     """The comparison table of the trials' outcomes, logged in the active (parent) run.
 
+    The parent's description (`mlflow.note.content`) is `comparison.note`: the ranking,
+    the Holm-corrected p-values and the verdict.
+
     Returns:
-        The table; its `attrs` hold "p_values" and "failed" ({trial label: error}).
+        The table, ranked by `metric`; its `attrs` hold "p_values", "holm" (the
+        corrected p-values), "verdict" and "failed" ({trial label: error}).
 
     Raises:
         Exception: the first trial's error, when every trial failed.
@@ -297,10 +303,17 @@ def _summary(outcomes, cells, metric, say):
         for label, error in failed.items():
             say(f"FAILED {label}: {error}")
     runs = pd.DataFrame([o.row for o in outcomes if o.error is None])
+    runs["seed"] = runs["seed"].astype("Int64")  # 0, not 0.0, beside the baselines' none
     table = comparison.table(runs)
+    order = [model for model, *_ in comparison.ranking(table, cells, metric)]
+    table = table.loc[order]
     p_values = comparison.welch(runs, cells, metric)
+    adjusted = comparison.holm(p_values)
+    verdict = comparison.verdict(table, adjusted, cells, metric)
+    mlflow.set_tag("mlflow.note.content", comparison.note(table, adjusted, cells, metric, title))
+    mlflow.set_tag("verdict", verdict)
     _log_comparison(table, p_values, runs, cells, metric)
-    table.attrs.update(p_values=p_values, failed=failed)
+    table.attrs.update(p_values=p_values, holm=adjusted, verdict=verdict, failed=failed)
     return table
 
 

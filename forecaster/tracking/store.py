@@ -73,14 +73,20 @@ def first_contact(uri):
         yield
 
 
+# MLflow 3's UI opens an experiment by its kind; without it, it may guess GenAI (traces).
+KIND = {"mlflow.experimentKind": "custom_model_development"}
+
+
 def _get_or_create(name, location):
     found = mlflow.get_experiment_by_name(name)
-    if found is not None:
-        return found.experiment_id
-    try:
-        return mlflow.create_experiment(name, artifact_location=location)
-    except mlflow.exceptions.MlflowException:
-        return mlflow.get_experiment_by_name(name).experiment_id  # made meanwhile by another
+    if found is None:
+        try:
+            return mlflow.create_experiment(name, artifact_location=location, tags=KIND)
+        except mlflow.exceptions.MlflowException:
+            found = mlflow.get_experiment_by_name(name)  # made meanwhile by another
+    if "mlflow.experimentKind" not in found.tags:  # made before experiments said their kind
+        MlflowClient().set_experiment_tag(found.experiment_id, *next(iter(KIND.items())))
+    return found.experiment_id
 
 
 def checksum(frame):

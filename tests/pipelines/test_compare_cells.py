@@ -34,6 +34,13 @@ def test_the_quick_comparison_prints_the_table_and_the_ui(tmp_path, monkeypatch,
         "Comparing lstm, cifg over 2 seed(s) and 2 baselines on bikeshare (1500 rows, last "
         "20% for testing): 6 runs."
     )
+    # The ranking and the verdict come first, then the tables.
+    assert lines[2] == "Ranking by scaled test mse (mean ± std over 2 seeds; lower is better):"
+    ranked = [line.split()[1] for line in lines[3:7]]
+    assert sorted(ranked) == ["cifg", "lstm", "naive", "seasonal_naive"]
+    means = [float(line.split()[2]) for line in lines[3:7]]
+    assert means == sorted(means)
+    assert lines[7].startswith("Verdict: ")
     start = lines.index(
         "Test scores, mean and std over 2 seeds (the full table is in the MLflow run):"
     )
@@ -43,11 +50,16 @@ def test_the_quick_comparison_prints_the_table_and_the_ui(tmp_path, monkeypatch,
         "seconds_per_epoch",
     ]  # fmt: skip
     models = [line.split("|")[1].strip() for line in lines[start + 3 : start + 7]]
-    assert models == ["lstm", "cifg", "naive", "seasonal_naive"]
-    start = lines.index("Welch's t-test p-values of the scaled test mse between cells:")
+    assert models == ranked  # the table in the ranking's order
+    start = lines.index(
+        "Welch's t-test p-values of the scaled test mse between cells, Holm-corrected:"
+    )
     assert [cell.strip() for cell in lines[start + 1].split("|")[1:-1]] == ["", "lstm", "cifg"]
     printed = float(lines[start + 3].split("|")[3])
-    run_line = next(line for line in lines if line.startswith("MLflow run "))
+    run_lines = [line for line in captured.out.splitlines() + captured.err.splitlines()]
+    run_lines = [line for line in run_lines if line.startswith("MLflow run ")]
+    assert len(run_lines) == 1  # said once
+    run_line = run_lines[0]
     assert run_line.endswith(f" in experiment 'quick' at {store}.")
     # The p-value is Welch's t-test of the per-seed scaled test MSEs the cells' runs logged.
     client = MlflowClient(tracking_uri=store)

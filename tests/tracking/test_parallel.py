@@ -59,14 +59,14 @@ def test_the_trials_run_concurrently_nested_under_the_parent(local_ray, store):
     runs = runs_of(store, "ray")
     parent = store.get_run(table.attrs["run_id"])
     children = {r.info.run_name: r for r in runs if r.info.run_id != parent.info.run_id}
-    assert sorted(children) == ["gru-seed-0", "naive", "rnn-seed-0"]
+    assert sorted(children) == ["gru seed 0", "naive", "rnn seed 0"]
     assert {r.data.tags["mlflow.parentRunId"] for r in children.values()} == {parent.info.run_id}
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert parent.data.params["parallel"] == "ray"
-    rnn, gru = children["rnn-seed-0"].info, children["gru-seed-0"].info
+    rnn, gru = children["rnn seed 0"].info, children["gru seed 0"].info
     assert rnn.start_time < gru.end_time  # the two trials overlapped in time
     assert gru.start_time < rnn.end_time
-    assert list(table.index) == ["rnn", "gru", "naive"]
+    assert sorted(table.index) == ["gru", "naive", "rnn"]
     assert table.attrs["failed"] == {}
     # Each trial names the Ray worker process it ran in, so a dead worker's run is repaired.
     assert parent.data.tags[processes.PID_TAG] == str(os.getpid())
@@ -91,7 +91,7 @@ def test_a_failing_trial_is_failed_and_the_others_go_on(mode, local_ray, store):
     )  # fmt: skip
     runs = {r.info.run_name: r.info.status for r in runs_of(store, "some-fail")}
     parent = store.get_run(table.attrs["run_id"])
-    assert runs == {parent.info.run_name: "FINISHED", "rnn-seed-0": "FAILED", "naive": "FINISHED"}
+    assert runs == {parent.info.run_name: "FINISHED", "rnn seed 0": "FAILED", "naive": "FINISHED"}
     assert list(table.index) == ["naive"]
     assert list(table.attrs["failed"]) == ["rnn seed 0"]
     assert table.attrs["failed"]["rnn seed 0"].startswith("TrainingError: training diverged")
@@ -133,5 +133,5 @@ def test_the_command_line_compares_on_ray(local_ray, store, tmp_path, capsys):
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
     assert parent.data.params["parallel"] == "ray"
     assert sorted(r.info.run_name for r in runs if r is not parent) == [
-        "gru-seed-0", "gru-seed-1", "naive"
+        "gru seed 0", "gru seed 1", "naive"
     ]  # fmt: skip

@@ -57,7 +57,7 @@ def test_the_run_tree(compared):
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(runs) == 1 + 2 * 2 + 2
     assert sorted(r.info.run_name for r in children) == [
-        "gru-seed-0", "gru-seed-1", "naive", "rnn-seed-0", "rnn-seed-1", "seasonal_naive"
+        "gru seed 0", "gru seed 1", "naive", "rnn seed 0", "rnn seed 1", "seasonal_naive"
     ]  # fmt: skip
     assert {r.info.status for r in runs} == {"FINISHED"}
     # Each run names the process that would end it (see tests/tracking/test_processes.py).
@@ -69,7 +69,7 @@ def test_the_run_tree(compared):
 
 def test_each_cell_run_logs_params_epochs_metrics_and_artifacts(compared):
     _, client, uri = compared
-    (run,) = [r for r in runs_of(client, "births") if r.info.run_name == "gru-seed-1"]
+    (run,) = [r for r in runs_of(client, "births") if r.info.run_name == "gru seed 1"]
     params = run.data.params
     assert params["network.cell"] == "gru"
     assert params["train.seed"] == "1"
@@ -103,20 +103,46 @@ def test_the_parent_logs_the_comparison(compared):
         "runs.csv", "scaled_mse_by_cell.png",
     } <= artifacts  # fmt: skip
     logged = pd.read_csv(client.download_artifacts(run_id, "comparison.csv"), index_col=0)
-    assert list(logged.index) == ["rnn", "gru", "naive", "seasonal_naive"]
+    assert sorted(logged.index) == ["gru", "naive", "rnn", "seasonal_naive"]
+    assert list(logged["scaled_mse_mean"]) == sorted(logged["scaled_mse_mean"])  # ranked
     np.testing.assert_allclose(logged["scaled_mse_mean"], table["scaled_mse_mean"])
+    runs = pd.read_csv(client.download_artifacts(run_id, "runs.csv"), dtype=str)
+    assert sorted(runs["seed"].fillna("none")) == ["0", "0", "1", "1", "none", "none"]
+
+
+def test_the_ui_shows_what_is_compared_and_which_cell_wins(compared):
+    table, client, _ = compared
+    parent = client.get_run(table.attrs["run_id"])
+    assert parent.info.run_name == "births: rnn vs gru"
+    experiment = client.get_experiment(parent.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    children = [r for r in runs_of(client, "births") if r.info.run_id != parent.info.run_id]
+    kinds = {r.info.run_name: (r.data.tags["kind"], r.data.tags["seed"]) for r in children}
+    assert kinds["gru seed 1"] == ("trial", "1")
+    assert kinds["naive"] == ("baseline", "")
+    note = parent.data.tags["mlflow.note.content"]
+    assert note.startswith("## births: rnn vs gru\n\n**Verdict:** ")
+    assert parent.data.tags["verdict"] == table.attrs["verdict"]
+    assert table.attrs["verdict"] in note
+    rows = [line.split("|") for line in note.splitlines() if line.startswith("| ")]
+    ranked = [row[2].strip() for row in rows if row[1].strip().isdigit()]
+    assert ranked == list(table.index)  # the models by their mean, lowest first
+    assert "Holm-corrected Welch p-values of the test scaled_mse between cells:" in note
+    # Holm's correction of one pair is the pair's own p-value.
+    p = table.attrs["p_values"].loc["rnn", "gru"]
+    assert table.attrs["holm"].loc["rnn", "gru"] == pytest.approx(p)
 
 
 def test_the_table_aggregates_the_seeds(compared):
     table, client, _ = compared
     runs = {r.info.run_name: r for r in runs_of(client, "births")}
-    seeds = [runs[f"rnn-seed-{s}"].data.metrics["test_scaled_mse"] for s in (0, 1)]
+    seeds = [runs[f"rnn seed {s}"].data.metrics["test_scaled_mse"] for s in (0, 1)]
     assert table.loc["rnn", "seeds"] == 2
     assert table.loc["rnn", "scaled_mse_mean"] == pytest.approx(np.mean(seeds))
     assert table.loc["rnn", "scaled_mse_std"] == pytest.approx(np.std(seeds, ddof=1))
     assert table.loc["naive", "seeds"] == 1
     p = table.attrs["p_values"].loc["rnn", "gru"]
-    gru = [runs[f"gru-seed-{s}"].data.metrics["test_scaled_mse"] for s in (0, 1)]
+    gru = [runs[f"gru seed {s}"].data.metrics["test_scaled_mse"] for s in (0, 1)]
     from scipy import stats
 
     assert p == pytest.approx(stats.ttest_ind(seeds, gru, equal_var=False).pvalue)
@@ -124,7 +150,7 @@ def test_the_table_aggregates_the_seeds(compared):
 
 def test_the_keras_model_reloads_in_a_fresh_process(compared, tmp_path):
     _, client, uri = compared
-    (run,) = [r for r in runs_of(client, "births") if r.info.run_name == "rnn-seed-0"]
+    (run,) = [r for r in runs_of(client, "births") if r.info.run_name == "rnn seed 0"]
     saved = client.download_artifacts(run.info.run_id, "forecaster", str(tmp_path))
     model = fc.Forecaster.load(saved)
     frame = births()
