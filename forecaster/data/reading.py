@@ -13,7 +13,8 @@ on it:
   regular grid;
 - ``frame.attrs`` holds ``"freq"`` (the step as a pandas frequency string; None for a
   series without timestamps) and ``"id_col"`` (None in wide format), which `split`,
-  `Scaler` and `make_windows` read when not told.
+  `Scaler` and `make_windows` read when not told, and ``"read_options"``, the arguments
+  given that differ from the defaults (so a served model reads new data as this was read).
 
 A file goes through these steps, each its own module: its bytes become text
 (`forecaster.data.files`: compression, encoding), the text a header and rows
@@ -165,12 +166,19 @@ def read_csv(
         >>> frame.attrs["freq"], frame.shape
         ('h', (17420, 7))
         >>> m4 = read_csv("../shared/data/m4/hourly-train.csv", id_col="V1", orient="rows")
-        >>> m4.index.name, m4.attrs, m4.shape
-        ('step', {'freq': None, 'id_col': 'V1'}, (353500, 2))
+        >>> m4.index.name, m4.attrs["read_options"], m4.shape
+        ('step', {'id_col': 'V1', 'orient': 'rows'}, (353500, 2))
     """
     options = dict(locals())
     del options["path"]
-    return _load(path, **options).frame
+    frame = _load(path, **options).frame
+    defaults = inspect.signature(read_csv).parameters
+    frame.attrs["read_options"] = {
+        name: list(value) if isinstance(value, tuple) else value
+        for name, value in options.items()
+        if value != defaults[name].default
+    }
+    return frame
 
 
 def load(path, **options):

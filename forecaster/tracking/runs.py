@@ -2,9 +2,8 @@
 
 Every forecaster is fitted and logged the same way: its epochs through a callback, its
 scores, scaler, plot and saved folder (configs, scaler, schema) under `forecaster/`, which
-`forecaster.load` reads. A forecaster with a Keras network (`model_`) also logs that in
-MLflow's Keras flavour; a fresh process reloads it with `import forecaster` (which
-registers the cells with Keras) and then `mlflow.pyfunc.load_model(uri)`.
+`forecaster.load` reads, and the whole forecaster as the pyfunc model `model`, which
+forecasts from raw data in any process (`forecaster.tracking.serving`).
 """
 
 import contextlib
@@ -19,12 +18,10 @@ from pathlib import Path
 import keras
 import mlflow
 import numpy as np
-import tensorflow as tf
 from mlflow.entities import RunStatus
 
-from forecaster.data import make_windows
-from forecaster.estimators import forecasting, preparation
-from forecaster.tracking import processes, store
+from forecaster.estimators import preparation
+from forecaster.tracking import processes, serving, store
 
 
 def params(configs):
@@ -138,7 +135,7 @@ def _log_forecast(model, test, future_rows):
     mlflow.log_figure(figure, "forecast.png")
 
 
-def _log_fitted(model, test, run_id, seconds):
+def _log_fitted(model, test, run_id, seconds, register=None):
     """Logs a fitted model's test scores, cost, scaler, plot and state.
 
     Args:
@@ -146,6 +143,7 @@ def _log_fitted(model, test, run_id, seconds):
         test: the test frame.
         run_id: the active run's id.
         seconds: the wall time of each epoch of its fit (one pass, for a baseline).
+        register: a Model Registry name for the pyfunc model (`serving.log_model`).
 
     Returns:
         The test scores with "run_id", "params" (the values the fit learned) and
@@ -160,25 +158,8 @@ def _log_fitted(model, test, run_id, seconds):
     with tempfile.TemporaryDirectory() as folder:
         model.save(Path(folder) / "forecaster")
         mlflow.log_artifacts(str(Path(folder) / "forecaster"), "forecaster")
-    network = getattr(model, "model_", None)  # only a forecaster with a Keras network
-    if network is not None:
-        requirements = [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]
-        example = _example_windows(model, test)
-        signature = mlflow.models.infer_signature(example, network.predict(example, verbose=0))
-        mlflow.keras.log_model(
-            network, name="model", signature=signature, pip_requirements=requirements
-        )
+    serving.log_model(model, test, register=register)
     return {**scores, **cost, "run_id": run_id}
-
-
-def _example_windows(model, test, count=2):
-    """A few scaled test windows in the form the Keras model takes, for its signature."""
-    scaled = forecasting.encoding(model).encode(model.scaler_.transform(test))
-    windows = make_windows(scaled, model.window_spec(), id_col=model.schema_.get("id_col"))
-    x, _ = windows.numpy()
-    if isinstance(x, dict):
-        return {k: np.ascontiguousarray(v[:count]) for k, v in x.items()}
-    return np.ascontiguousarray(x[:count])
 
 
 def run_tags(frame, dataset, **extra):
@@ -190,7 +171,7 @@ def run_tags(frame, dataset, **extra):
     return tags
 
 
-def fit_in_run(model, train, test, dataset, *, val=None, calibrate=(), **tags):
+def fit_in_run(model, train, test, dataset, *, val=None, calibrate=(), register=None, **tags):
     """Fits `model` inside the active run and logs it; returns the scores.
 
     Args:
@@ -201,6 +182,7 @@ def fit_in_run(model, train, test, dataset, *, val=None, calibrate=(), **tags):
         val: a fixed validation part; None: the forecaster's own holdout.
         calibrate: quantile levels to calibrate the fitted model at (`calibrate`) on
             `val`, or on the last `val_fraction` of `train` (its own holdout); () none.
+        register: a Model Registry name to register the run's pyfunc model under.
         **tags: extra tags for the run.
     """
     run_id = mlflow.active_run().info.run_id
@@ -215,7 +197,7 @@ def fit_in_run(model, train, test, dataset, *, val=None, calibrate=(), **tags):
             _, held = preparation.holdout(model.data, train, None, id_col=id_col)
         model.calibrate(held, calibrate)
         mlflow.log_param("calibration", f"{model.calibration_.method} at {list(calibrate)}")
-    return _log_fitted(model, test, run_id, logger.seconds)
+    return _log_fitted(model, test, run_id, logger.seconds, register)
 
 
 def track_fit(model, train, test, *, val=None, experiment="fit", dataset=None, **tags):

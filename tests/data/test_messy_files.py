@@ -34,7 +34,7 @@ def daily(sep=",", values=("1.5", "2.5", "3.5", "4.5", "5.5", "6.5"), header="da
 
 
 def assert_daily(frame, expected=(1.5, 2.5, 3.5, 4.5, 5.5, 6.5), column="value"):
-    assert frame.attrs == {"freq": "D", "id_col": None}
+    assert {k: frame.attrs[k] for k in ("freq", "id_col")} == {"freq": "D", "id_col": None}
     assert frame.index.equals(pd.DatetimeIndex(DAYS, freq="D", name=frame.index.name))
     assert frame[column].tolist() == list(expected)
     assert (frame.dtypes == "float64").all()

@@ -30,9 +30,16 @@ def test_etth1_is_hourly_float_and_sorted():
     assert frame.index.name == "date"
     assert frame.index[0] == pd.Timestamp("2016-07-01 00:00")
     assert frame.index.freqstr == "h"
-    assert frame.attrs == {"freq": "h", "id_col": None}
+    assert {k: frame.attrs[k] for k in ("freq", "id_col")} == {"freq": "h", "id_col": None}
     assert (frame.dtypes == "float64").all()
     assert frame["OT"].iloc[0] == pytest.approx(30.5310001373291)
+    assert frame.attrs["read_options"] == {}  # nothing but the defaults
+
+
+def test_the_frame_records_the_options_it_was_read_with():
+    frame = read_csv(DATA / "ETTh1.csv", columns=("OT", "HUFL"), missing="interpolate")
+    # What a served model needs to read new rows of the file the same way, as JSON.
+    assert frame.attrs["read_options"] == {"columns": ["OT", "HUFL"], "missing": "interpolate"}
 
 
 def test_weather_has_a_duplicate_and_a_gap_that_the_policy_handles():
@@ -382,7 +389,7 @@ def test_long_format_sorted_by_series_then_time(tmp_path):
     assert frame["id"].tolist() == ["A"] * 3 + ["B"] * 3
     assert frame["x"].tolist() == [1, 2, 3, 10, 20, 30]
     assert list(frame.columns) == ["id", "x", "size"]
-    assert frame.attrs == {"freq": "D", "id_col": "id"}
+    assert {k: frame.attrs[k] for k in ("freq", "id_col")} == {"freq": "D", "id_col": "id"}
 
 
 def test_long_format_gaps_are_per_series(tmp_path):

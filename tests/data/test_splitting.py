@@ -54,7 +54,7 @@ def test_timestamps_end_each_part():
 
 def test_attrs_and_freq_travel_with_the_parts(etth1):
     parts = split(etth1, 0.7, 0.1, 0.2)
-    assert parts.test.attrs == {"freq": "h", "id_col": None}
+    assert parts.test.attrs == {"freq": "h", "id_col": None, "read_options": {}}
     assert parts.train.index.freqstr == "h"
 
 

@@ -35,7 +35,7 @@ def test_wide_rows_are_steps_from_zero(tmp_path):
     frame = read_csv(write(tmp_path, "a,b\n1,10\n2,20\n4,40\n"), time_col=False)
     pd.testing.assert_index_equal(frame.index, pd.RangeIndex(3, name="step"))
     assert frame.index.dtype == "int64"
-    assert frame.attrs == {"freq": None, "id_col": None}
+    assert {k: frame.attrs[k] for k in ("freq", "id_col")} == {"freq": None, "id_col": None}
     assert frame.to_dict("list") == {"a": [1.0, 2.0, 4.0], "b": [10.0, 20.0, 40.0]}
 
 
@@ -47,7 +47,7 @@ def test_long_series_are_numbered_each_from_zero_in_file_order(tmp_path):
     assert frame["id"].tolist() == ["B", "B", "B", "A", "A"]  # B's first row comes first
     assert frame["v"].tolist() == [1.0, 2.0, 4.0, 3.0, 5.0]
     assert frame["id"].dtype == "str"
-    assert frame.attrs == {"freq": None, "id_col": "id"}
+    assert {k: frame.attrs[k] for k in ("freq", "id_col")} == {"freq": None, "id_col": "id"}
 
 
 def test_an_empty_cell_is_refused_naming_its_row_or_filled_along_the_steps(tmp_path):
@@ -198,7 +198,7 @@ def test_series_per_row_become_a_long_frame_of_steps(tmp_path):
     assert frame["id"].tolist() == ["A"] * 2 + ["B"] * 4 + ["C"] * 4
     assert frame["value"].tolist() == [5, 6, 7, 8, 9, 10, 1, 2, 3, 4]  # B's gap interpolated
     assert frame["id"].dtype == "str"
-    assert frame.attrs == {"freq": None, "id_col": "id"}
+    assert {k: frame.attrs[k] for k in ("freq", "id_col")} == {"freq": None, "id_col": "id"}
 
 
 def test_rows_match_a_row_by_row_reading(tmp_path):
@@ -301,7 +301,7 @@ def test_the_m4_hourly_file_reads_one_series_per_row():
     assert len(lengths) == 414
     assert lengths.value_counts().to_dict() == {960: 245, 700: 169}
     assert lengths.index[[0, -1]].tolist() == ["H1", "H414"]
-    assert frame.attrs == {"freq": None, "id_col": "V1"}
+    assert {k: frame.attrs[k] for k in ("freq", "id_col")} == {"freq": None, "id_col": "V1"}
     assert frame.index.name == "step"
     with M4.open(newline="") as file:
         raw = {row[0]: [float(v) for v in row[1:] if v] for row in list(csv.reader(file))[1:]}

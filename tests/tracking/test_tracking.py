@@ -87,9 +87,10 @@ def test_each_cell_run_logs_params_epochs_metrics_and_artifacts(compared):
     )
     assert logged.name == "model"
     mlflow.set_tracking_uri(uri)
-    assert {"keras", "python_function"} <= set(
-        mlflow.models.get_model_info(logged.model_uri).flavors
-    )
+    info = mlflow.models.get_model_info(logged.model_uri)
+    assert set(info.flavors) == {"python_function"}  # the whole forecaster, not the network
+    assert info.signature.inputs.input_names() == ["Date", "Births"]
+    assert info.saved_input_example_info is not None
     scaler = json.loads(Path(client.download_artifacts(run.info.run_id, "scaler.json")).read_text())
     assert scaler["kind"] == "standard"
 
@@ -148,27 +149,31 @@ def test_the_table_aggregates_the_seeds(compared):
     assert p == pytest.approx(stats.ttest_ind(seeds, gru, equal_var=False).pvalue)
 
 
-def test_the_keras_model_reloads_in_a_fresh_process(compared, tmp_path):
+def test_the_logged_model_forecasts_a_raw_csv_in_a_fresh_process(compared, tmp_path):
+    """`mlflow.pyfunc.load_model(...).predict(pandas.read_csv(path))`, no import forecaster."""
     _, client, uri = compared
     (run,) = [r for r in runs_of(client, "births") if r.info.run_name == "rnn seed 0"]
     saved = client.download_artifacts(run.info.run_id, "forecaster", str(tmp_path))
-    model = fc.Forecaster.load(saved)
-    frame = births()
-    x, _ = fc.make_windows(model.scaler_.transform(frame.iloc[-60:]), model.window_spec()).numpy()
-    np.save(tmp_path / "x.npy", np.ascontiguousarray(x))
+    expected = fc.Forecaster.load(saved).predict(births().iloc[:-30])
+    path = DATA / "daily-total-female-births.csv"
+    rows = pd.read_csv(path).iloc[:-30]  # as pandas reads the user's file
+    rows.to_csv(tmp_path / "rows.csv", index=False)
     code = (
-        "import sys, numpy as np, forecaster, mlflow\n"
+        "import sys, mlflow, pandas\n"
         f"model = mlflow.pyfunc.load_model('runs:/{run.info.run_id}/model')\n"
-        f"np.save(sys.argv[1], model.predict(np.load(sys.argv[2])))\n"
+        "assert 'forecaster' not in sys.argv\n"
+        "model.predict(pandas.read_csv(sys.argv[1])).to_csv(sys.argv[2], index=False)\n"
     )
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
     result = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path / "y.npy"), str(tmp_path / "x.npy")],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        [sys.executable, "-c", code, str(tmp_path / "rows.csv"), str(tmp_path / "out.csv")],
+        env=env, capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    expected = model.model_.predict(x, verbose=0)
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-6, atol=1e-6)
+    served = pd.read_csv(tmp_path / "out.csv")
+    assert list(served.columns) == ["Date", "Births"]
+    assert list(served["Date"]) == [f"{stamp:%Y-%m-%d %H:%M:%S}" for stamp in expected.index]
+    np.testing.assert_allclose(served["Births"], expected["Births"], rtol=1e-6)
 
 
 def test_track_fit_logs_one_run(tmp_path, monkeypatch):
