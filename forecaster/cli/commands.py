@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from forecaster.cli import models
+from forecaster.cli import models, predicting
 from forecaster.cli.flags import add_arguments, add_section, config_from_args
 from forecaster.cli.inspecting import inspect, inspect_source
 from forecaster.cli.process_group import run_group
@@ -47,6 +47,8 @@ _DESCRIPTIONS = {
     "inspect": "Read a CSV as forecaster.read_csv would and print what it found (time column "
     "and step, span, rows, each column, gaps, separator, encoding), each problem with the "
     "option that gets past it, and the read_csv call and config section that load it.",
+    "predict": "Forecast after a CSV with a saved forecaster (a folder) or a logged one "
+    "(runs:/<id>/model, models:/<name>/<version>); write the forecast as CSV.",
     "info": "Print the versions, the processor and its instruction set, whether the native "
     "kernels are in use (and why not), the tracking store and the devices.",
 }
@@ -294,6 +296,7 @@ COMMANDS = {
     "ltsf": ltsf,
     "ui": ui,
     "inspect": inspect,
+    "predict": predicting.predict,
     "info": info,
 }
 
@@ -316,6 +319,8 @@ def parser():
         if name == "inspect":
             sub.add_argument("file", metavar="FILE", help="the CSV file (plain or compressed)")
             add_section(sub, "source", SourceConfig, skip=("shipped", "benchmark", "path", "rows"))
+        elif name == "predict":
+            predicting.add_arguments(sub)
         elif name != "info":
             add_arguments(sub, name)
     return main_parser
@@ -342,7 +347,12 @@ def run(command, args, prog=None):
             info()
             return 0
         # Before pandas or TensorFlow load.
-        config = inspect_source(args) if command == "inspect" else config_from_args(args, command)
+        if command == "inspect":
+            config = inspect_source(args)
+        elif command == "predict":
+            config = predicting.config_from_args(args)
+        else:
+            config = config_from_args(args, command)
     except (ConfigError, TrackingStoreError) as error:
         print(prefix, error, file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ import pandas as pd
 from forecaster.data import DataError, make_windows, series_bounds
 from forecaster.data.timestamps import to_offset
 from forecaster.estimators import intervals, statics
-from forecaster.estimators.preparation import is_step_index
+from forecaster.estimators.preparation import holdout, is_step_index
 from forecaster.evaluation import metrics, probabilistic
 
 
@@ -299,3 +299,12 @@ def plot(model, frame, actual, future, path, history_steps, series):
         for target in targets
     }
     return plot_forecast(history, forecast[targets], actual, path=path, title=title, bands=bands)
+
+
+def held_out(model, frame):
+    """The validation part `fit` holds out of `frame`, where a model is calibrated.
+
+    The last `val_fraction` of each series, led by `lookback` rows of context.
+    """
+    _, part = holdout(model.data, frame, None, id_col=model.schema_.get("id_col"))
+    return part

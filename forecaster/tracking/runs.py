@@ -20,7 +20,7 @@ import mlflow
 import numpy as np
 from mlflow.entities import RunStatus
 
-from forecaster.estimators import preparation
+from forecaster.estimators import forecasting
 from forecaster.tracking import processes, serving, store
 
 
@@ -191,10 +191,7 @@ def fit_in_run(model, train, test, dataset, *, val=None, calibrate=(), register=
     logger = EpochLogger(run_id)
     model.fit(train, val=val, callbacks=[logger])
     if calibrate:
-        held = val
-        if held is None:
-            id_col = model.schema_.get("id_col")
-            _, held = preparation.holdout(model.data, train, None, id_col=id_col)
+        held = forecasting.held_out(model, train) if val is None else val
         model.calibrate(held, calibrate)
         mlflow.log_param("calibration", f"{model.calibration_.method} at {list(calibrate)}")
     return _log_fitted(model, test, run_id, logger.seconds, register)

@@ -121,3 +121,24 @@ def _requirements():
 
     names = ("tensorflow", "keras", "pandas", "numpy", "scikit-learn", "scipy", "pyarrow")
     return [f"{name}=={version(name)}" for name in names]
+
+
+def load_logged(uri):
+    """`(forecaster, read options)` of a model `log_model` logged, by its MLflow URI.
+
+    Raises:
+        FileNotFoundError: MLflow finds nothing at `uri`, or not a forecaster's model.
+    """
+    from forecaster.estimators import saving
+
+    try:
+        folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    except mlflow.exceptions.MlflowException as error:
+        raise FileNotFoundError(f"--model {uri}: {error.message}") from None
+    saved = folder / "artifacts" / FORECASTER
+    if not (saved / saving.MANIFEST).is_file():
+        raise FileNotFoundError(
+            f"--model {uri} is not a forecaster's model (no artifacts/{FORECASTER}); pass the "
+            "`model` of a run that forecaster logged"
+        )
+    return saving.load(saved), json.loads((folder / "artifacts" / READING).read_text())

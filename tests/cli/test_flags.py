@@ -104,7 +104,7 @@ def test_the_help_is_the_dataclasses_docstring():
     helps = field_help(NetworkConfig)
     assert helps["units"] == "hidden units per recurrent layer."
     assert field_help(TrainConfig)["shuffle"] == (
-        "shuffle the training windows anew every epoch (seeded); False feeds them in time order."
+        "shuffle the training windows every epoch (seeded); False: in time order."
     )
     for section, config_class in SECTIONS.items():
         assert set(field_help(config_class)) == {
