@@ -16,6 +16,8 @@ import dataclasses
 import inspect
 import re
 
+import yaml
+
 from forecaster.cli.loading import kinds, load_config, number_list
 from forecaster.cli.sections import NEEDS, SECTIONS
 
@@ -46,6 +48,14 @@ def field_help(config_class):
         elif line.strip():
             break
     return {key: text.replace("%", "%%") for key, text in found.items()}
+
+
+def _mapping(text):
+    """An argparse `type`: a YAML mapping, or null."""
+    value = yaml.safe_load(text)
+    if value is not None and not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a YAML mapping, got {text!r}")
+    return value
 
 
 def _converter(allowed):
@@ -88,6 +98,8 @@ class _Values(argparse.Action):
 def _options(field):
     """The `add_argument` keywords of a field's flag."""
     allowed = kinds(field.type)
+    if dict in allowed:  # a mapping, written as YAML: --compare.space "{network.units: [8, 16]}"
+        return {"type": _mapping, "metavar": "YAML"}
     if number_list(field.type):
         return {"nargs": "+", "type": float, "metavar": field.name.upper()}
     if tuple in allowed:
@@ -161,6 +173,11 @@ def add_arguments(parser, command, config=None):
     parser.add_argument("--config", default=config, metavar="YAML", help="the config file")
     for section in NEEDS[command]:
         add_section(parser, section, SECTIONS[section])
+    if command == "compare":  # the budget is the flag a tuned comparison is asked with
+        parser.add_argument(
+            "--tune", dest="compare.tune", type=int, default=argparse.SUPPRESS, metavar="N",
+            help="tune every cell with N trials first (the same as --compare.tune N)",
+        )  # fmt: skip
     parser.add_argument(
         "--set",
         dest="overrides",

@@ -29,6 +29,7 @@ _WORDS = {
     float: "a number",
     str: "a string",
     tuple: "a list of strings",
+    dict: "a mapping",
     type(None): "null",
 }
 # Naming one source on the command line drops the file's sources it excludes.
@@ -83,6 +84,8 @@ def _typed(key, value, annotation):
             except ValueError:
                 pass
         if kind is str and isinstance(value, str):
+            return value
+        if kind is dict and isinstance(value, dict):
             return value
         if kind is tuple and isinstance(value, str):
             return (value,)

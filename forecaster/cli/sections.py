@@ -232,6 +232,10 @@ class CompareConfig:
         experiment: the MLflow experiment.
         metric: the metric of the t-tests and the plot: a point metric ("mse", ...) or
             a score of quantiles ("crps", "pinball", "msis_90"; see `compare_cells`).
+        tune: tuning trials per cell before the seeds, the same search for every cell
+            (0: none; `forecaster.tracking.tuning`); keys set in the config are fixed.
+        space: the search, {section.field: [choices] or {low, high, log}}; null: the
+            default (units, layers, dropout, learning rate, lookback).
         parallel: null (one trial after another) or "ray" (concurrent trials on Ray).
         address: with parallel "ray", a Ray cluster's address; null: a local instance.
         cpus_per_trial: with parallel "ray", the CPUs (and threads) each trial gets.
@@ -243,6 +247,8 @@ class CompareConfig:
     test_fraction: float = 0.2
     experiment: str = "cell-comparison"
     metric: str = "mse"
+    tune: int = 0
+    space: dict | None = None
     parallel: str | None = None
     address: str | None = None
     cpus_per_trial: int = 1
@@ -257,6 +263,11 @@ class CompareConfig:
         _check_baselines("baselines", self.baselines)
         checks.fraction("test_fraction", self.test_fraction)
         check_metric(self.metric)
+        checks.count("tune", self.tune)
+        if self.space is not None:
+            from forecaster.tracking.tuning import check_space  # mlflow: only when needed
+
+            check_space(self.space)
         checks.choice("parallel", self.parallel, (None, *ENGINES))
         checks.positive_int("cpus_per_trial", self.cpus_per_trial)
 

@@ -21,7 +21,7 @@ from forecaster.estimators.base import BaseForecaster
 from forecaster.estimators.baselines import BASELINES
 from forecaster.estimators.neural import Forecaster
 from forecaster.evaluation import comparison
-from forecaster.tracking import location, store
+from forecaster.tracking import location, store, tuning
 from forecaster.tracking import parallel as parallel_
 from forecaster.tracking.runs import fit_in_run, run_tags, sigterm_as_interrupt, tracked_run
 
@@ -47,10 +47,19 @@ class Context:
     tracking_uri: str
     experiment_id: str
     parent_run_id: str
-    train: object  # pandas.DataFrame
-    test: object
+    frame: object  # pandas.DataFrame: the training part, then the test part
+    test_start: int  # the test part's first forecast row
     dataset: str | None
     levels: tuple = ()  # the quantile levels every model is calibrated at, if any
+
+    @property
+    def train(self):
+        """The training part: every row before the test part."""
+        return self.frame.iloc[: self.test_start]
+
+    def test(self, lookback):
+        """The test part led by `lookback` rows of context (each model's own lookback)."""
+        return self.frame.iloc[self.test_start - lookback :]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +93,7 @@ def run_trial(trial, context):
             scores = fit_in_run(
                 trial.model,
                 context.train,
-                context.test,
+                context.test(trial.model.data.lookback),
                 context.dataset,
                 calibrate=context.levels,
                 cell=trial.name,
@@ -136,17 +145,19 @@ def configurations(data=None, network=None, train=None, linear=None, **options):
     return configs
 
 
-def trials(cells, seeds, baselines, configs):
+def trials(cells, seeds, baselines, configs, chosen=None):
     """A `Trial` per (cell, seed) and per baseline, each model built from `configs`.
 
     Every model is built here, so a bad configuration fails before any run is made.
+    `chosen` maps a cell to the `section.field` values its tuning chose.
     """
     made = []
     for cell in cells:
-        network = dataclasses.replace(configs["network"], cell=cell)
+        own = tuning.configured(configs, (chosen or {}).get(cell, {}))
+        network = dataclasses.replace(own["network"], cell=cell)
         for seed in range(seeds):
-            train = dataclasses.replace(configs["train"], seed=seed)
-            model = Forecaster.from_configs(data=configs["data"], network=network, train=train)
+            train = dataclasses.replace(own["train"], seed=seed)
+            model = Forecaster.from_configs(data=own["data"], network=network, train=train)
             made.append(Trial(cell, seed, model))
     for name in baselines:
         cls = BASELINES[name]
@@ -165,6 +176,8 @@ def compare_cells(
     experiment="cell-comparison",
     dataset=None,
     metric="mse",
+    tune=0,
+    space=None,
     progress=True,
     parallel=None,
     address=None,
@@ -202,6 +215,12 @@ def compare_cells(
             conformal, or CQR around a cell's own `quantiles`) on the last `val_fraction`
             of the training part, the part the cells hold out; at the cells' quantile
             levels, else at 0.05, 0.25, 0.75 and 0.95 (the 50% and 90% intervals).
+        tune: tuning trials per cell (0: none), the same search for every cell
+            (`forecaster.tracking.tuning`), scored on the validation part; each cell's
+            best configuration is then trained over the seeds. Keywords given here and
+            non-default fields of the dataclasses given are fixed, not searched.
+        space: `{"section.field": [choices] or {"low", "high"[, "log"]}}`; None:
+            `tuning.SPACE` (units, layers, dropout, learning rate, lookback).
         progress: print which trial runs (or finished) and how many remain.
         parallel: None runs the trials one after another here; "ray" runs them
             concurrently as Ray tasks (needs the `distributed` extra).
@@ -231,6 +250,19 @@ def compare_cells(
     configs = configurations(data, network, train, linear, **options)
     cells = [c.lower() for c in cells]
     made = trials(cells, seeds, baselines, configs)
+    search = {}
+    if tune:
+        checks.positive_int("tune", tune)
+        given = {"data": data, "network": network, "train": train}
+        search = tuning.searched(
+            tuning.check_space(tuning.SPACE if space is None else space),
+            tuning.fixed_fields(given, options),
+        )
+        if not search:
+            raise ValueError(
+                "every key of the search space is fixed by the keywords or configuration "
+                "given; leave some out, or pass a space= of fields to tune"
+            )
     lookback = configs["data"].lookback
     parts = split(frame, 1 - test_fraction, 0.0, test_fraction, lookback=lookback)
     levels = ()
@@ -250,13 +282,20 @@ def compare_cells(
                 "seeds": seeds,
                 "test_fraction": test_fraction,
                 "parallel": parallel or "none",
+                "tune": tune,
             }
         )
+        test_start = len(parts.train)
         context = Context(
-            location.tracking_uri(), experiment_id, parent.info.run_id, parts.train,
-            parts.test, dataset, levels,
+            location.tracking_uri(), experiment_id, parent.info.run_id, frame, test_start,
+            dataset, levels,
         )  # fmt: skip
         start = time.perf_counter()
+        if search:
+            chosen = tuning.tune_cells(
+                cells, configs, search, tune, context, say, parallel, address
+            )
+            made = trials(cells, seeds, baselines, configs, chosen)
         if parallel == "ray":
             outcomes = _on_ray(made, context, address, cpus_per_trial, say)
         else:

@@ -150,7 +150,7 @@ def _log_fitted(model, test, run_id, seconds, register=None):
         "seconds_per_epoch".
     """
     scores = model.evaluate(test)
-    mlflow.log_metrics({f"test_{k}": float(v) for k, v in scores.items() if k != "windows"})
+    mlflow.log_metrics({f"test_{k}": float(v) for k, v in scores.items()})
     cost = {"params": model.count_params(), "seconds_per_epoch": float(np.mean(seconds))}
     mlflow.log_metrics(cost)
     mlflow.log_text(model.scaler_.to_json(), "scaler.json")

@@ -16,6 +16,7 @@ HTTP with `mlflow models serve -m runs:/<id>/model --env-manager local`.
 """
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,9 @@ from mlflow.types.type_hints import TypeFromExample
 
 # The pyfunc's artifacts: the saved forecaster, and how its data was read.
 FORECASTER, READING = "forecaster", "reading.json"
+# MLflow draws a progress bar each time it copies the model's artifacts (to check the input
+# example), which floods a comparison's log; a user who sets the variable keeps theirs.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 class ForecasterModel(mlflow.pyfunc.PythonModel):
@@ -95,7 +99,7 @@ def log_model(model, frame, *, register=None):
         (Path(folder) / READING).write_text(json.dumps(reading))
         return mlflow.pyfunc.log_model(
             name="model",
-            python_model=ForecasterModel(),
+            python_model=str(Path(__file__).with_name("served_model.py")),
             artifacts={FORECASTER: str(saved), READING: str(Path(folder) / READING)},
             signature=_signature(example, output),
             input_example=example,
