@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from forecaster.cli import models, predicting
+from forecaster.cli.comparing import compare, print_ui_hint, tune
 from forecaster.cli.flags import add_arguments, add_section, config_from_args
 from forecaster.cli.inspecting import inspect, inspect_source
 from forecaster.cli.process_group import run_group
@@ -39,6 +40,8 @@ _DESCRIPTIONS = {
     "MLflow) and save it.",
     "compare": "Compare the cells over several seeds, with the baselines, in one MLflow run; "
     "print the table and Welch's t-test p-values.",
+    "tune": "Tune every cell with the same budget of trials (--tune N) on the validation part, "
+    "tracked in MLflow; print each cell's chosen configuration.",
     "backtest": "Rolling-origin backtest of the model and the baselines; print the per-fold "
     "table and a summary.",
     "ltsf": "Run the long-horizon benchmark protocol (LTSF) for one model, tracked in MLflow; "
@@ -54,7 +57,7 @@ _DESCRIPTIONS = {
 }
 # The commands that write to or show the tracking store: it is checked before anything
 # else, so a store that cannot be opened is refused before TensorFlow loads.
-TRACKED = ("fit", "compare", "ltsf", "ui")
+TRACKED = ("fit", "compare", "tune", "ltsf", "ui")
 EPILOG = (
     "Flags override the --config file, then each --set in order. The sections: "
     + ", ".join(f"{name} ({cls.__name__})" for name, cls in SECTIONS.items())
@@ -102,66 +105,8 @@ def fit(config):
         f"MLflow run {scores['run_id']} in experiment {config.fit.experiment!r} at "
         f"{tracking.tracking_uri()}."
     )
-    _print_ui_hint()
+    print_ui_hint()
     return scores
-
-
-def compare(config):
-    """Runs `forecaster.tracking.compare_cells` and prints the table and the p-values.
-
-    Returns:
-        The comparison table.
-    """
-    from forecaster import tracking
-    from forecaster.evaluation import comparison
-
-    settings = config.compare
-    for name in (*settings.cells, *settings.baselines):  # the sections fit together
-        models.build(name, config)
-    frame = config.source.load()
-    runs = len(settings.cells) * settings.seeds + len(settings.baselines)
-    print(
-        f"Comparing {', '.join(settings.cells)} over {settings.seeds} seed(s) and "
-        f"{len(settings.baselines)} baselines on {config.source.name} ({len(frame)} rows, last "
-        f"{settings.test_fraction:.0%} for testing): {runs} runs.",
-        flush=True,
-    )
-    table = tracking.compare_cells(
-        frame,
-        **dataclasses.asdict(settings),
-        **config.model_configs(),
-        dataset=config.source.name,
-        progress=True,
-    )
-    metric = settings.metric
-    scored = ("test " if comparison.is_probabilistic(metric) else "scaled test ") + metric
-    seeds = f"{settings.seeds} seed{'s' if settings.seeds > 1 else ''}"
-    print(f"\nRanking by {scored} (mean ± std over {seeds}; lower is better):")
-    for rank, (model, mean, std, count, kind) in enumerate(
-        comparison.ranking(table, settings.cells, metric), start=1
-    ):
-        spread = f"{mean:.4g} ± {std:.2g}" if count > 1 else f"{mean:.4g}"
-        print(f"  {rank}. {model:<16} {spread:<18} {kind}")
-    print(f"Verdict: {table.attrs['verdict']}")
-    columns = [f"{metric}_mean", f"{metric}_std", "mae_mean", "mase_mean"]
-    columns += [f"{comparison.column(metric)}_mean", "params", "seconds_per_epoch"]
-    columns += [c for c in table.columns if c.startswith("coverage_") and c.endswith("_mean")]
-    print(f"\nTest scores, mean and std over {seeds} (the full table is in the MLflow run):")
-    print(table[[c for c in columns if c in table.columns]].to_markdown(floatfmt=".4g"))
-    adjusted = table.attrs["holm"]
-    if adjusted.notna().any().any():
-        print(f"\nWelch's t-test p-values of the {scored} between cells, Holm-corrected:")
-        print(adjusted.to_markdown(floatfmt=".3g"))
-    else:
-        print(f"\nNo Welch's t-test p-values: they need 2 seeds or more (seeds: {settings.seeds}).")
-    for label, error in table.attrs["failed"].items():
-        print(f"\nFAILED {label} (its run is marked FAILED): {error}")
-    print(
-        f"\nMLflow run {table.attrs['run_id']} in experiment {table.attrs['experiment']!r} at "
-        f"{tracking.tracking_uri()}."
-    )
-    _print_ui_hint()
-    return table
 
 
 def backtest(config):
@@ -274,10 +219,6 @@ def ui(config):
     return run_group(command)
 
 
-def _print_ui_hint():
-    print("Open the MLflow UI with `forecaster ui` and browse to http://127.0.0.1:5000.")
-
-
 def info(_config=None):
     """Prints `forecaster.cli.info.report()`, one "label: value" line each."""
     from forecaster.cli.info import report
@@ -292,6 +233,7 @@ def info(_config=None):
 COMMANDS = {
     "fit": fit,
     "compare": compare,
+    "tune": tune,
     "backtest": backtest,
     "ltsf": ltsf,
     "ui": ui,

@@ -173,7 +173,7 @@ def add_arguments(parser, command, config=None):
     parser.add_argument("--config", default=config, metavar="YAML", help="the config file")
     for section in NEEDS[command]:
         add_section(parser, section, SECTIONS[section])
-    if command == "compare":  # the budget is the flag a tuned comparison is asked with
+    if command in ("compare", "tune"):  # the budget, as a tuned comparison is asked for
         parser.add_argument(
             "--tune", dest="compare.tune", type=int, default=argparse.SUPPRESS, metavar="N",
             help="tune every cell with N trials first (the same as --compare.tune N)",

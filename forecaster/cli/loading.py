@@ -259,4 +259,7 @@ def load_config(path=None, overrides=(), needs=()):
     config = _built(_merged(raw, pairs, given), needs)
     if config.ltsf is not None and config.ltsf.quick:
         config = _built(_merged(raw, [*QUICK.items(), *pairs], given), needs)
+    # The keys the file and the command line set, which a tuned comparison holds fixed.
+    written = {f"{s}.{k}" for s, keys in raw.items() if isinstance(keys, dict) for k in keys}
+    object.__setattr__(config, "given", frozenset(written | given))
     return config

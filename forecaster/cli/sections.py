@@ -382,6 +382,7 @@ class RunConfig:
 NEEDS = {
     "fit": ("source", "data", "network", "train", "fit"),
     "compare": ("source", "data", "network", "train", "linear", "compare"),
+    "tune": ("source", "data", "network", "train", "linear", "compare"),
     "backtest": ("source", "data", "network", "train", "linear", "backtest"),
     "ltsf": ("source", "data", "network", "train", "linear", "ltsf"),
     "ui": ("ui",),

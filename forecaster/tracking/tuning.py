@@ -18,14 +18,24 @@ to a list of choices, or to `{"low": a, "high": b}` (integers if both are, and
 
 import dataclasses
 import numbers
+import sys
 
 import keras
 import mlflow
 import optuna
 
 from forecaster.config import DataConfig, NetworkConfig, TrainConfig
+from forecaster.data import split
+from forecaster.tracking import location, store
 from forecaster.tracking.parallel import run_on_ray
-from forecaster.tracking.runs import EpochLogger, params, tracked_run
+from forecaster.tracking.runs import (
+    EpochLogger,
+    params,
+    run_tags,
+    sigterm_as_interrupt,
+    tracked_run,
+)
+from forecaster.tracking.trials import Context, configurations, configured
 
 SECTIONS = {"data": DataConfig, "network": NetworkConfig, "train": TrainConfig}
 # The search when none is given: the sizes, the step size and the regularization that
@@ -71,14 +81,14 @@ def check_space(space):
     return space
 
 
-def fixed_fields(configs, options):
+def fixed_fields(configs, options, given=()):
     """The `section.field` keys a comparison fixes.
 
     The keywords given, and the fields of the given dataclasses that differ from their
-    defaults; not the lookback, which every comparison must give (a space that names it
-    searches it).
+    defaults, and the `section.field` keys `given` (a config file's); not the lookback,
+    which every comparison must give (a space that names it searches it).
     """
-    found = set()
+    found = {key for key in given if key != "data.lookback"}
     for key in options:
         for section, cls in SECTIONS.items():
             fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -97,8 +107,19 @@ def fixed_fields(configs, options):
 
 
 def searched(space, fixed):
-    """The part of `space` a tuning draws from: its keys the caller did not fix."""
-    return {key: spec for key, spec in space.items() if key not in fixed}
+    """The part of `space` (None: `SPACE`) a tuning draws from: the keys not `fixed`.
+
+    Raises:
+        ValueError: the space is malformed (`check_space`), or every key of it is fixed.
+    """
+    space = check_space(SPACE if space is None else space)
+    search = {key: spec for key, spec in space.items() if key not in fixed}
+    if not search:
+        raise ValueError(
+            "every key of the search space is fixed by the keywords or configuration "
+            "given; leave some out, or pass a space= of fields to tune"
+        )
+    return search
 
 
 def _suggest(trial, key, spec):
@@ -107,16 +128,6 @@ def _suggest(trial, key, spec):
     if isinstance(spec["low"], int) and isinstance(spec["high"], int):
         return trial.suggest_int(key, spec["low"], spec["high"], log=spec.get("log", False))
     return trial.suggest_float(key, spec["low"], spec["high"], log=spec.get("log", False))
-
-
-def configured(configs, values):
-    """`configs` with the `section.field` values set."""
-    changed = dict(configs)
-    for section in SECTIONS:
-        fields = {k.partition(".")[2]: v for k, v in values.items() if k.startswith(f"{section}.")}
-        if fields:
-            changed[section] = dataclasses.replace(changed[section], **fields)
-    return changed
 
 
 class _Pruning(keras.callbacks.Callback):
@@ -213,3 +224,52 @@ def _tune_task(task, context):
     values, study = tune_cell(cell, configs, search, budget, context.train, where)
     pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
     return values, study.best_value, pruned
+
+
+def tune(frame, cells, budget, *, space=None, fixed=(), test_fraction=0.2, experiment="tuning",
+         dataset=None, parallel=None, address=None, progress=True, data=None, network=None,
+         train=None, **options):  # fmt: skip
+    """Tunes each cell with the same budget, as `compare_cells(..., tune=budget)` does, alone.
+
+    The trials are nested under one parent run (`<dataset>: tuning rnn vs lstm`) that logs
+    each cell's choice; the test part (the last `test_fraction`) is left out, as in a
+    comparison, and never seen.
+
+    Args:
+        frame: the series.
+        cells: the cells to tune.
+        budget: trials per cell.
+        space: the search (`searched`); None: `SPACE`.
+        fixed: more `section.field` keys to hold fixed (a config file's).
+        test_fraction: the share of rows left out.
+        experiment: the MLflow experiment.
+        dataset: the data set's name for the runs.
+        parallel: "ray" runs the cells' searches as Ray tasks; None: one after another.
+        address: with "ray", a Ray cluster's address.
+        progress: print each cell's result on stderr.
+        data: the `DataConfig`, as for `compare_cells`.
+        network: the `NetworkConfig`.
+        train: the `TrainConfig`.
+        **options: fields of the three, as for `compare_cells`.
+
+    Returns:
+        `(chosen, run_id)`: {cell: {section.field: value}}, and the parent run's id.
+    """
+    configs = configurations(data, network, train, None, **options)
+    given = {"data": data, "network": network, "train": train}
+    search = searched(space, fixed_fields(given, options, fixed))
+    cells = [cell.lower() for cell in cells]
+    lookback = configs["data"].lookback
+    parts = split(frame, 1 - test_fraction, 0.0, test_fraction, lookback=lookback)
+    experiment_id = store.experiment_id(experiment)
+    say = (lambda line: print(line, file=sys.stderr, flush=True)) if progress else print
+    title = f"{dataset or 'data'}: tuning {' vs '.join(cells)}"
+    with sigterm_as_interrupt(), tracked_run(experiment_id=experiment_id, run_name=title) as run:
+        mlflow.set_tags(run_tags(frame, dataset, kind="tuning", cells=",".join(cells)))
+        mlflow.log_params({"cells": ",".join(cells), "tune": budget})
+        context = Context(
+            location.tracking_uri(), experiment_id, run.info.run_id, frame, len(parts.train),
+            dataset,
+        )  # fmt: skip
+        chosen = tune_cells(cells, configs, search, budget, context, say, parallel, address)
+    return chosen, run.info.run_id

@@ -80,3 +80,52 @@ def test_the_quick_comparison_prints_the_table_and_the_ui(tmp_path, monkeypatch,
     assert lines[-1] == (
         "Open the MLflow UI with `forecaster ui` and browse to http://127.0.0.1:5000."
     )
+
+
+def test_tune_gives_each_cell_its_trials_and_keeps_the_files_keys(tmp_path, monkeypatch, capsys):
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    config = str(ROOT / "pipelines" / "configs" / "quick.yaml")
+    space = "compare.space={network.units: [4, 16], network.dropout: [0.0, 0.2]}"
+    argv = [str(SCRIPT), "--config", config, "--tune", "2", "--set", "compare.seeds=1"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--set", space])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    assert exit_info.value.code == 0
+    err = capsys.readouterr().err
+    assert "tuning lstm, cifg: 2 trials each over ['network.dropout']" in err  # units: the file's
+    client = MlflowClient(tracking_uri=store)
+    experiment = client.get_experiment_by_name("quick")
+    runs = client.search_runs([experiment.experiment_id])
+    tuned = [r for r in runs if r.data.tags.get("kind") == "tuning"]
+    assert sorted(r.info.run_name for r in tuned) == [
+        "cifg tuning 0", "cifg tuning 1", "lstm tuning 0", "lstm tuning 1"
+    ]  # fmt: skip
+    assert {r.data.params["network.units"] for r in tuned} == {"8"}
+
+
+def test_forecaster_tune_prints_each_cells_choice_as_config(tmp_path, monkeypatch, capsys):
+    from forecaster.cli.commands import main
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    config = str(ROOT / "pipelines" / "configs" / "quick.yaml")
+    space = "compare.space={network.dropout: [0.0, 0.2]}"
+    argv = ["tune", "--config", config, "--tune", "2", "--set", "compare.cells=[gru]"]
+    assert main([*argv, "--set", space]) == 0
+    out = capsys.readouterr().out
+    chosen = out.split("# gru: its best trial's values, to set in its config\n")[1]
+    assert chosen.startswith("network:\n  dropout: ")
+    client = MlflowClient(tracking_uri=store)
+    runs = client.search_runs([client.get_experiment_by_name("quick").experiment_id])
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.info.run_name == "bikeshare: tuning gru"
+    dropout = float(chosen.split("dropout: ")[1].split()[0])
+    assert float(parent.data.params["tuned.gru.network.dropout"]) == dropout
+    assert sorted(r.info.run_name for r in runs if r is not parent) == [
+        "gru tuning 0", "gru tuning 1"
+    ]  # fmt: skip
+    assert main(["tune", "--config", config]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "forecaster tune: error: forecaster tune needs a budget of trials per cell: pass --tune N"
+    )
