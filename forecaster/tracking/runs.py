@@ -23,14 +23,24 @@ from mlflow.entities import RunStatus
 from forecaster.estimators import forecasting
 from forecaster.tracking import processes, serving, store
 
+# Network fields that only one kind of design reads; the others' runs leave them out.
+_SEGMENT_ONLY = ("segment_length", "channel_embedding")
+
 
 def params(configs):
-    """Flat `section.field` parameters from the configuration dataclasses."""
-    return {
-        f"{section}.{name}": value
-        for section, config in configs.items()
-        for name, value in dataclasses.asdict(config).items()
-    }
+    """Flat `section.field` parameters from the configuration dataclasses.
+
+    A network's fields that its design does not read (the segment length of a
+    "seq2seq" network, the highway of a "segment" one) are left out.
+    """
+    found = {}
+    for section, config in configs.items():
+        values = dataclasses.asdict(config)
+        if section == "network":
+            unused = ("highway",) if config.architecture == "segment" else _SEGMENT_ONLY
+            values = {k: v for k, v in values.items() if k not in unused}
+        found.update({f"{section}.{name}": value for name, value in values.items()})
+    return found
 
 
 class EpochLogger(keras.callbacks.Callback):
@@ -132,6 +142,11 @@ def _log_forecast(model, test, future_rows):
     figure = model.plot(
         history, actual=actual, future=future, history_steps=lookback, series=series
     )
+    network = getattr(model, "network", None)
+    name = type(model).__name__
+    if network is not None:
+        name = f"{network.cell} seed {model.train.seed} ({network.architecture} network)"
+    figure.suptitle(f"{name}: the first test window" + (f" of {series}" if series else ""))
     mlflow.log_figure(figure, "forecast.png")
 
 
