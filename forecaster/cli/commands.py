@@ -160,8 +160,8 @@ def ltsf(config):
     Returns:
         The printed dict: "data", "model", "lookback", "horizon", "quick", "mse", "mae"
         (scaled), "windows", "wall_seconds" (reading, fitting, scoring and logging),
-        "run_id", "params", "seconds_per_epoch" and "configuration" (the model's
-        configuration, as `section.field`).
+        "run_id", "val_loss" (the best epoch's), "epochs", "params", "seconds_per_epoch"
+        and "configuration" (the model's configuration, as `section.field`).
     """
     from forecaster import tracking
     from forecaster.evaluation import ltsf as protocol
@@ -192,6 +192,8 @@ def ltsf(config):
         "windows": int(scores["windows"]),
         "wall_seconds": round(time.perf_counter() - start, 2),
         "run_id": scores["run_id"],
+        "val_loss": float(min(model.history_["val_loss"])),
+        "epochs": len(model.history_["loss"]),
         "params": int(scores["params"]),
         "seconds_per_epoch": round(scores["seconds_per_epoch"], 2),
         "configuration": flat(model.configs()),

@@ -63,7 +63,7 @@ def compare(config):
         f"\nMLflow run {table.attrs['run_id']} in experiment {table.attrs['experiment']!r} at "
         f"{tracking.tracking_uri()}."
     )
-    print_ui_hint()
+    print_ui_hint(table.attrs["experiment_id"], table.attrs["run_id"])
     return table
 
 
@@ -113,6 +113,17 @@ def tune(config):
     return chosen
 
 
-def print_ui_hint():
-    """Says how to open the MLflow UI."""
-    print("Open the MLflow UI with `forecaster ui` and browse to http://127.0.0.1:5000.")
+def print_ui_hint(experiment_id=None, run_id=None):
+    """Says how to open the MLflow UI, at the run when there is one.
+
+    The link asks for MLflow's model-training view (`workflowType=machine_learning`):
+    MLflow 3.17's UI picks its GenAI or training view by that, not by the experiment.
+    """
+    if run_id is None:
+        print("Open the MLflow UI with `forecaster ui` and browse to http://127.0.0.1:5000.")
+        return
+    link = (
+        f"http://127.0.0.1:5000/#/experiments/{experiment_id}/runs/{run_id}"
+        "?workflowType=machine_learning"
+    )
+    print(f"Open the MLflow UI with `forecaster ui` and browse to {link}")

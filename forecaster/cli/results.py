@@ -27,8 +27,8 @@ def commit():
     return done.stdout.strip()
 
 
-def append(path, columns, row):
-    """Appends `row` (a dict keyed by `columns`) to the CSV file `path`.
+def append(path, columns, *rows):
+    """Appends `rows` (dicts keyed by `columns`) to the CSV file `path`, in one write.
 
     Raises:
         ConfigError: the file's header is not a start of `columns`.
@@ -40,7 +40,7 @@ def append(path, columns, row):
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     if not path.is_file() or path.stat().st_size == 0:
         writer.writeheader()
-    writer.writerow(row)
+    writer.writerows(rows)
     with path.open("a", encoding="utf-8") as handle:
         handle.write(buffer.getvalue())
 

@@ -236,11 +236,13 @@ def spread_plot(runs, cells, metric):
     bottom, top = min(shown), max(shown)
     margin = 0.15 * max(top - bottom, reach)
     ax.set_ylim(bottom - margin, top + margin)
-    for name, value in far:
-        edge, va = (top + margin, "top") if value > top else (bottom - margin, "bottom")
-        arrow = "↑" if value > top else "↓"
-        ax.annotate(f"{arrow} {name} {value:.4g} (off scale)", (right, edge), fontsize="small",
-                    color="tab:red", va=va, ha="right")  # fmt: skip
+    for above in (True, False):  # one line per edge, so that their names never overlap
+        beyond = [(n, v) for n, v in far if (v > top) == above]
+        if beyond:
+            names = ", ".join(f"{n} {v:.4g}" for n, v in sorted(beyond, key=lambda b: b[1]))
+            edge, va = (top + margin, "top") if above else (bottom - margin, "bottom")
+            ax.annotate(f"{'↑' if above else '↓'} off scale: {names}", (right, edge),
+                        fontsize="small", color="tab:red", va=va, ha="right")  # fmt: skip
     ax.set_xlim(-0.5, len(cells) - 0.3)
     ax.set_xticks(range(len(cells)), cells)
     ax.set_ylabel(f"test {metric}" + ("" if is_probabilistic(metric) else " (scaled)"))

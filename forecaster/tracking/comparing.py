@@ -154,6 +154,7 @@ def compare_cells(
         mlflow.log_metric("wall_seconds", time.perf_counter() - start)
         table = _summary(outcomes, cells, metric, say, title)
     table.attrs.update(run_id=parent.info.run_id, experiment=experiment)
+    table.attrs["experiment_id"] = experiment_id
     return table
 
 

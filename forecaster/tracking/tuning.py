@@ -158,6 +158,7 @@ def tune_cell(cell, configs, space, budget, train, context_tags, seed=0):
     """
     from forecaster.estimators.neural import Forecaster
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # each trial is a run instead
     sampler = optuna.samplers.TPESampler(seed=seed)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
     study = optuna.create_study(direction="minimize", sampler=sampler, pruner=pruner)
@@ -190,7 +191,6 @@ def tune_cell(cell, configs, space, budget, train, context_tags, seed=0):
             raise optuna.TrialPruned()
         return best
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.optimize(objective, n_trials=budget, catch=())
     return study.best_params, study
 

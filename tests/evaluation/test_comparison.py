@@ -60,4 +60,4 @@ def test_the_spread_plot_marks_a_baseline_far_off_the_cells_scale():
     _, high = ax.get_ylim()
     assert high < 0.5  # the cells' differences are visible, not squeezed under 1.41
     labels = [text.get_text() for text in ax.texts]
-    assert labels == ["linear 0.35", "↑ naive 1.41 (off scale)"]
+    assert labels == ["linear 0.35", "↑ off scale: naive 1.41"]

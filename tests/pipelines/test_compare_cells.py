@@ -78,8 +78,10 @@ def test_the_quick_comparison_prints_the_table_and_the_ui(tmp_path, monkeypatch,
     assert p_values.loc["lstm", "cifg"] == pytest.approx(expected, rel=1e-9)
     assert printed == float(f"{expected:.3g}")
     assert lines[-1] == (
-        "Open the MLflow UI with `forecaster ui` and browse to http://127.0.0.1:5000."
-    )
+        "Open the MLflow UI with `forecaster ui` and browse to http://127.0.0.1:5000/#/"
+        f"experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}"
+        "?workflowType=machine_learning"
+    )  # MLflow 3.17 shows the model-training view by this, not by the experiment's kind
 
 
 def test_tune_gives_each_cell_its_trials_and_keeps_the_files_keys(tmp_path, monkeypatch, capsys):

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 
 import forecaster as fc
@@ -17,7 +18,7 @@ SCRIPT = ROOT / "pipelines" / "ltsf_benchmark.py"
 
 KEYS = {
     "data", "model", "lookback", "horizon", "quick", "mse", "mae", "windows", "wall_seconds",
-    "run_id", "params", "seconds_per_epoch", "configuration",
+    "run_id", "val_loss", "epochs", "params", "seconds_per_epoch", "configuration",
 }  # fmt: skip
 
 
@@ -157,3 +158,32 @@ def test_bad_input_is_one_line_and_logs_no_run(tmp_path, args, message):
     assert done.stderr.splitlines()[-1] == f"ltsf_benchmark.py: error: {message}"
     assert "Traceback" not in done.stderr
     assert not database.exists()  # no MLflow run was started
+
+
+def test_the_grid_writes_each_points_seeds_together_and_resumes(tmp_path, monkeypatch, capsys):
+    from forecaster.cli import ltsf_grid
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    results = tmp_path / "ltsf.csv"
+    argv = [
+        "--results", str(results), "--data", "ETTh1", "--horizons", "48", "96", "--models",
+        "naive", "--seeds", "2", "--set", f"source.path={DATA}", "--set", "data.lookback=96",
+    ]  # fmt: skip
+    assert ltsf_grid.main(argv) == 0
+    rows = results.read_text().splitlines()
+    assert rows[0] == ",".join(ltsf_grid.RESULT_COLUMNS)
+    table = pd.read_csv(results)
+    assert table[["data", "horizon", "lookback", "model", "seed"]].values.tolist() == [
+        ["ETTh1", 48, 96, "naive", 0], ["ETTh1", 48, 96, "naive", 1],
+        ["ETTh1", 96, 96, "naive", 0], ["ETTh1", 96, 96, "naive", 1],
+    ]  # fmt: skip
+    assert table["config_hash"].nunique() == 2  # one configuration per horizon
+    frame = fc.load_benchmark("ETTh1", path=DATA, download=False)
+    expected = ltsf.run(fc.NaiveForecaster(lookback=96, horizon=48), frame, dataset="ETTh1")
+    assert table.loc[0, "mse"] == pytest.approx(expected["mse"], rel=1e-9)
+    capsys.readouterr()
+    assert ltsf_grid.main(argv) == 0  # everything is in the file: nothing runs again
+    assert results.read_text().splitlines() == rows
+    assert capsys.readouterr().out.splitlines() == [
+        "ETTh1 H=48 naive: in the file, skipped", "ETTh1 H=96 naive: in the file, skipped"
+    ]  # fmt: skip

@@ -135,3 +135,23 @@ def test_the_command_line_compares_on_ray(local_ray, store, tmp_path, capsys):
     assert sorted(r.info.run_name for r in runs if r is not parent) == [
         "gru seed 0", "gru seed 1", "naive"
     ]  # fmt: skip
+
+
+def test_the_cells_searches_run_concurrently_on_ray(local_ray, store):
+    table = fc.compare_cells(
+        births(), cells=["rnn", "gru"], seeds=1, baselines=["naive"], experiment="ray-tuned",
+        progress=False, parallel="ray", tune=2, space={"network.units": [4, 8]}, **SLOWER,
+    )  # fmt: skip
+    runs = runs_of(store, "ray-tuned")
+    parent = table.attrs["run_id"]
+    tuned = {r.info.run_name: r for r in runs if r.data.tags.get("kind") == "tuning"}
+    assert sorted(tuned) == ["gru tuning 0", "gru tuning 1", "rnn tuning 0", "rnn tuning 1"]
+    assert {r.data.tags["mlflow.parentRunId"] for r in tuned.values()} == {parent}
+    assert {r.data.tags[processes.PID_TAG] for r in tuned.values()} != {str(os.getpid())}
+    rnn = [r.info for r in tuned.values() if r.data.tags["cell"] == "rnn"]
+    gru = [r.info for r in tuned.values() if r.data.tags["cell"] == "gru"]
+    # The two searches overlapped in time: each began before the other ended.
+    assert min(r.start_time for r in rnn) < max(r.end_time for r in gru)
+    assert min(r.start_time for r in gru) < max(r.end_time for r in rnn)
+    chosen = store.get_run(parent).data.params
+    assert {chosen["tuned.rnn.network.units"], chosen["tuned.gru.network.units"]} <= {"4", "8"}

@@ -1,0 +1,137 @@
+"""The long-horizon benchmark as a grid: data sets x horizons x models x seeds, resumable.
+
+python pipelines/ltsf_grid.py --results benchmarks/results/ltsf.csv --data ETTh1 ETTh2
+(the defaults: horizons 96 192 336 720, models lstm gru cifg, 3 seeds)
+
+Each data set's configuration is the committed `pipelines/configs/ltsf/<set>.yaml` (chosen
+before any test score was seen), with only the horizon, the model and the seed set per
+run. A (data set, horizon, model, configuration) point runs all its seeds and then appends
+their rows to the results file in one write, so the file never holds a point with fewer
+seeds; a point the file already holds is skipped, so the grid resumes where the file
+stops (run it again after an interruption, or split it among machines by data set).
+Every run is tracked in MLflow as `forecaster ltsf` tracks it.
+"""
+
+import argparse
+import contextlib
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from forecaster.cli import results
+from forecaster.cli.loading import load_config
+from forecaster.cli.sections import LTSF_MODELS, NEEDS, ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[2] / "pipelines" / "configs" / "ltsf"
+RESULT_COLUMNS = (
+    "data", "horizon", "lookback", "model", "seed", "config", "config_hash", "val_loss",
+    "mse", "mae", "epochs", "wall_seconds", "cpu", "commit", "run_id",
+)  # fmt: skip
+# What a point's configuration is without: what varies between the runs of one point.
+_PER_RUN = ("train.seed", "network.cell", "train.verbose")
+
+
+def parser():
+    """The command's argument parser."""
+    main = argparse.ArgumentParser(
+        prog="ltsf_grid.py", description=__doc__.splitlines()[0], allow_abbrev=False
+    )
+    main.add_argument("--results", required=True, metavar="PATH", help="the CSV to append to")
+    main.add_argument("--data", nargs="+", default=["ETTh1", "ETTh2"], metavar="SET")
+    main.add_argument("--horizons", nargs="+", type=int, default=[96, 192, 336, 720])
+    main.add_argument("--models", nargs="+", default=["lstm", "gru", "cifg"], choices=LTSF_MODELS)
+    main.add_argument("--seeds", type=int, default=3, help="seeds per point: 0 .. N - 1")
+    main.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        help="override a key of every set's configuration (e.g. source.path=...)",
+    )  # fmt: skip
+    return main
+
+
+def config_of(data, horizon, model, seed, overrides=()):
+    """The run's `RunConfig`: the set's committed YAML, then the overrides, then the point."""
+    path = CONFIGS / f"{data.lower()}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+        raise ConfigError(f"no configuration for data set {data!r} in {CONFIGS}; known: {known}")
+    point = [f"data.horizon={horizon}", f"ltsf.model={model}", f"train.seed={seed}"]
+    return load_config(path, [*overrides, *point], needs=NEEDS["ltsf"])
+
+
+def config_hash(configuration):
+    """A point's configuration (without its seed and cell) as 12 hex digits."""
+    kept = {k: v for k, v in configuration.items() if k not in _PER_RUN}
+    text = json.dumps(kept, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def finished(path, seeds):
+    """The points the results file holds with at least `seeds` rows."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return set()
+    table = pd.read_csv(path, dtype={"config_hash": str})
+    counts = table.groupby(["data", "horizon", "model", "config_hash"]).size()
+    return {key for key, count in counts.items() if count >= seeds}
+
+
+def run_point(data, horizon, model, seeds, overrides):
+    """Runs one point's seeds; returns their result rows."""
+    from forecaster.cells.native.build import processor_name
+    from forecaster.cli.commands import ltsf
+
+    rows = []
+    for seed in range(seeds):
+        config = config_of(data, horizon, model, seed, overrides)
+        with contextlib.redirect_stdout(sys.stderr):  # the grid prints one line per point
+            result = ltsf(config)
+        configuration = result["configuration"]
+        kept = {k: v for k, v in configuration.items() if k not in _PER_RUN}
+        rows.append(
+            {
+                **{k: result.get(k) for k in RESULT_COLUMNS},
+                "seed": seed,
+                "config": json.dumps(kept, sort_keys=True, default=str),
+                "config_hash": config_hash(configuration),
+                "cpu": processor_name(),
+                "commit": results.commit(),
+            }
+        )
+    return rows
+
+
+def main(argv=None):
+    """Runs every point of the grid not yet in the results file; returns the exit status."""
+    args = parser().parse_args(argv)
+    if args.seeds < 1:
+        print("ltsf_grid.py: error: --seeds must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        done = finished(args.results, args.seeds)
+        for data in args.data:
+            for horizon in args.horizons:
+                for model in args.models:
+                    config = config_of(data, horizon, model, 0, args.set)
+                    key = (config.source.name, horizon, model, _hash_of(config, model))
+                    if key in done:
+                        print(f"{data} H={horizon} {model}: in the file, skipped", flush=True)
+                        continue
+                    rows = run_point(data, horizon, model, args.seeds, args.set)
+                    results.append(args.results, RESULT_COLUMNS, *rows)  # in one write
+                    mse = [row["mse"] for row in rows]
+                    print(f"{data} H={horizon} {model}: mse {mse}", flush=True)
+    except (ConfigError, FileNotFoundError, ValueError) as error:
+        print(f"ltsf_grid.py: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _hash_of(config, model):
+    """The configuration hash a point's runs will have, before running them."""
+    from forecaster.cli import models
+    from forecaster.cli.commands import flat
+
+    return config_hash(flat(models.build(model, config).configs()))
