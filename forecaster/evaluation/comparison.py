@@ -114,7 +114,9 @@ def summary(table, metric="mse"):
         shown += [c[: -len("_mean")] for c in table.columns if c.startswith("coverage_")]
     for name in dict.fromkeys(shown):
         if f"{name}_mean" in table.columns:
-            view[f"test {name}"] = spread(name)
+            # "mse (scaled)", not "test scaled_mse": a narrow column cuts a shared prefix
+            label = f"{name[7:]} (scaled)" if name.startswith("scaled_") else name
+            view[label] = spread(name)
     view["params"] = table["params"]
     view["s/epoch"] = table["seconds_per_epoch"].map(lambda v: f"{v:.2f}")
     return view

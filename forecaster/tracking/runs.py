@@ -23,24 +23,14 @@ from mlflow.entities import RunStatus
 from forecaster.estimators import forecasting
 from forecaster.tracking import processes, serving, store
 
-# Network fields that only one kind of design reads; the others' runs leave them out.
-_SEGMENT_ONLY = ("segment_length", "channel_embedding")
-
 
 def params(configs):
-    """Flat `section.field` parameters from the configuration dataclasses.
-
-    A network's fields that its design does not read (the segment length of a
-    "seq2seq" network, the highway of a "segment" one) are left out.
-    """
-    found = {}
-    for section, config in configs.items():
-        values = dataclasses.asdict(config)
-        if section == "network":
-            unused = ("highway",) if config.architecture == "segment" else _SEGMENT_ONLY
-            values = {k: v for k, v in values.items() if k not in unused}
-        found.update({f"{section}.{name}": value for name, value in values.items()})
-    return found
+    """Flat `section.field` parameters from the configuration dataclasses, every field."""
+    return {
+        f"{section}.{name}": value
+        for section, config in configs.items()
+        for name, value in dataclasses.asdict(config).items()
+    }
 
 
 class EpochLogger(keras.callbacks.Callback):

@@ -7,6 +7,7 @@ import sys
 import time
 import urllib.request
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -95,3 +96,25 @@ def test_mlflow_models_serve_answers_a_raw_frame_over_http(logged):
     expected = model.predict(fc.read_csv(FILE).iloc[:-10])
     assert list(served.columns) == ["Date", "Births"]
     np.testing.assert_allclose(served["Births"], expected["Births"], rtol=1e-6)
+
+
+def test_a_global_model_serves_every_series_of_a_long_csv(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2021-01-01", periods=60, freq="D").strftime("%Y-%m-%d")
+    raw = pd.concat(
+        pd.DataFrame({"store": s, "date": days, "sales": 10 + k + rng.normal(0, 1, 60)})
+        for k, s in enumerate(["a", "b"])
+    )
+    raw.to_csv(tmp_path / "sales.csv", index=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    frame = fc.read_csv(tmp_path / "sales.csv", id_col="store")
+    parts = fc.split_last(frame, 14, lookback=14)
+    model = fc.Forecaster("gru", **OPTIONS)
+    run_id = fc.track_fit(model, parts.train, parts.val)["run_id"]
+    served = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").predict(
+        pd.read_csv(tmp_path / "sales.csv")
+    )
+    expected = model.predict(frame)
+    assert list(served.columns) == ["date", "store", "sales"]
+    assert list(served["store"]) == ["a"] * 7 + ["b"] * 7
+    np.testing.assert_allclose(served["sales"], expected["sales"], rtol=1e-6)
