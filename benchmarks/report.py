@@ -14,6 +14,8 @@ and horizon is the one with the lowest mean validation loss, chosen without the 
 """
 
 import argparse
+import hashlib
+import json
 import re
 import sys
 from pathlib import Path
@@ -46,20 +48,30 @@ def published_ltsf(readme):
     return found
 
 
+# What varies between the runs of one point, left out of its configuration.
+PER_RUN = ("train.seed", "network.cell", "train.verbose")
+
+
 def _spread(values):
     values = np.asarray(values, dtype=float)
-    std = values.std(ddof=1) if len(values) > 1 else 0.0
-    return f"{values.mean():.3f} ± {std:.3f}"
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
 
 
-def points(table, keys):
-    """Mean, std and seeds per point (`keys` plus model and configuration)."""
-    grouped = table.groupby([*keys, "model", "config_hash"], sort=True)
-    return grouped
+def point_config(text):
+    """A run's configuration without what varies between its point's seeds, as 12 digits.
+
+    "" for a run with none (a benchmark method).
+    """
+    if not isinstance(text, str) or not text:
+        return ""
+    kept = {k: v for k, v in json.loads(text).items() if k not in PER_RUN}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def ltsf_section(table, published):
-    """The long-horizon results, per data set and horizon."""
+def ltsf_section(table, published, headline):
+    """The long-horizon results, per data set and horizon; adds its rows to `headline`."""
     lines = ["## Long-horizon benchmark (LTSF)", ""]
     if table is None or table.empty:
         return [*lines, "No runs in benchmarks/results/ltsf.csv yet.", ""]
@@ -104,13 +116,19 @@ def ltsf_section(table, published):
         if p_value is not None:
             lines += ["", f"Welch p, {order[0][0]} against {order[1][0]}: {p_value:.3g}."]
         lines.append("")
+        if chosen is not None:
+            segrnn = published.get((data, horizon), {}).get("SegRNN", (None,))[0]
+            headline.append(
+                (f"{data}, horizon {horizon}", "test MSE", chosen[0], _spread(cells[chosen]["mse"]),
+                 "SegRNN" if segrnn else "", f"{segrnn:.3f}" if segrnn else "")
+            )  # fmt: skip
     if incomplete:
         lines += ["Incomplete points (not results): " + ", ".join(incomplete) + ".", ""]
     return lines
 
 
-def m4_section(table, published):
-    """The M4 Hourly results: points and intervals, beside the competition's best."""
+def m4_section(table, published, headline):
+    """The M4 Hourly results beside the competition's best; adds its rows to `headline`."""
     lines = ["## M4 Hourly", ""]
     if table is None or table.empty:
         return [*lines, "No runs in benchmarks/results/m4.csv yet.", ""]
@@ -123,18 +141,36 @@ def m4_section(table, published):
         "|---|---|---|---|---|---|---|---|---|",
     ]
     table = table.assign(level=table["level"].fillna(0) if "level" in table else 0)
-    for (model, _, level), runs in table.groupby(
-        ["model", "config_hash", "level"], sort=True, dropna=False
-    ):
+    groups = table.groupby(["model", "config_hash", "level"], sort=True, dropna=False)
+    complete = {key: runs for key, runs in groups if key[0] not in CELLS or len(runs) >= SEEDS}
+    chosen = {}  # per interval level: the cell point with the lowest mean validation loss
+    for key, runs in complete.items():
+        if key[0] in CELLS:
+            best = chosen.get(key[2])
+            if best is None or runs["val_loss"].mean() < complete[best]["val_loss"].mean():
+                chosen[key[2]] = key
+    best = published.sort_values("hourly_owa").iloc[0] if published is not None else None
+    for level, key in sorted(chosen.items()):
+        runs = complete[key]
+        if level:
+            headline.append(
+                ("M4 Hourly", f"MSIS of the {int(level)}% interval", key[0],
+                 f"{_spread(runs['msis'])} (coverage {runs['coverage'].mean():.3f})",
+                 "best published MSIS", f"{published['hourly_msis'].min():.3f}")
+            )  # fmt: skip
+        else:
+            team, owa = ("", "") if best is None else (best["team"], f"{best['hourly_owa']:.3f}")
+            headline.append(("M4 Hourly", "OWA", key[0], _spread(runs["owa"]), team, owa))
+    for key, runs in complete.items():
+        model, _, level = key
         cell = model in CELLS
-        if cell and len(runs) < SEEDS:
-            continue
+        mark = " **chosen**" if chosen.get(level) == key else ""
         val = f"{runs['val_loss'].mean():.4f}" if cell else ""
         interval = f"{int(level)}%" if level else ""
         msis = _spread(runs["msis"]) if level else ""
         coverage = _spread(runs["coverage"]) if level else ""
         lines.append(
-            f"| {model} | {interval} | {len(runs) if cell else 1} | {val} | "
+            f"| {model}{mark} | {interval} | {len(runs)} | {val} | "
             f"{_spread(runs['smape'])} | {_spread(runs['mase'])} | {_spread(runs['owa'])} | "
             f"{msis} | {coverage} |"
         )
@@ -152,14 +188,20 @@ def m4_section(table, published):
 
 
 def _read(path):
+    """A results file with each run's point configuration as "config_hash"."""
     path = Path(path)
     if not path.is_file():
         return None
-    return pd.read_csv(path, dtype={"config_hash": str})
+    table = pd.read_csv(path, dtype={"config_hash": str, "config": str})
+    return table.assign(config_hash=table["config"].map(point_config))
 
 
 def render(ltsf, m4, readme, m4_published):
-    """The text of docs/results.md."""
+    """The text of docs/results.md, and the headline rows.
+
+    A row is (benchmark, score, chosen cell, its value, published method, its value).
+    """
+    rows = []
     published = published_ltsf(readme) if Path(readme).is_file() else {}
     m4_table = pd.read_csv(m4_published) if Path(m4_published).is_file() else None
     lines = [
@@ -168,16 +210,26 @@ def render(ltsf, m4, readme, m4_published):
         "Generated by `python benchmarks/report.py` from `benchmarks/results/*.csv`; do not",
         "edit by hand.",
         "",
-        *ltsf_section(_read(ltsf), published),
-        *m4_section(_read(m4), m4_table),
+        *ltsf_section(_read(ltsf), published, rows),
+        *m4_section(_read(m4), m4_table, rows),
     ]
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines).rstrip() + "\n", rows
 
 
-def headline(text):
-    """The README's block: the M4 and LTSF lines of the chosen cells, from `render`'s text."""
-    kept = [line for line in text.splitlines() if "**chosen**" in line or line.startswith("### ")]
-    return "\n".join([BEGIN, *kept, END])
+def headline(rows):
+    """The README's block: each benchmark's chosen cell beside the best published figure."""
+    lines = [
+        BEGIN,
+        "| benchmark | score | cell chosen by validation | its test score, 3 seeds | "
+        "published | its score |",
+        "|---|---|---|---|---|---|",
+        *(f"| {' | '.join(row)} |" for row in rows),
+        "",
+        "Generated by `python benchmarks/report.py`; every point in "
+        "[docs/results.md](docs/results.md).",
+        END,
+    ]
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -185,7 +237,7 @@ def main(argv=None):
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--check", action="store_true", help="compare instead of writing")
     args = options.parse_args(argv)
-    text = render(
+    text, rows = render(
         ROOT / "benchmarks" / "results" / "ltsf.csv",
         ROOT / "benchmarks" / "results" / "m4.csv",
         SHARED / "README.md",
@@ -195,7 +247,7 @@ def main(argv=None):
     readme_path = ROOT / "README.md"
     readme = readme_path.read_text(encoding="utf-8")
     start, end = readme.find(BEGIN), readme.find(END)
-    block = headline(text)
+    block = headline(rows)
     new_readme = readme if start < 0 else readme[:start] + block + readme[end + len(END) :]
     if args.check:
         same = out.is_file() and out.read_text(encoding="utf-8") == text and new_readme == readme

@@ -115,6 +115,11 @@ def main(argv=None):
             for horizon in args.horizons:
                 for model in args.models:
                     config = config_of(data, horizon, model, 0, args.set)
+                    if config.ltsf.quick:
+                        raise ConfigError(
+                            "ltsf.quick runs are smoke tests, not results; run them with "
+                            "forecaster ltsf, without a results file"
+                        )
                     key = (config.source.name, horizon, model, _hash_of(config, model))
                     if key in done:
                         print(f"{data} H={horizon} {model}: in the file, skipped", flush=True)

@@ -187,3 +187,15 @@ def test_the_grid_writes_each_points_seeds_together_and_resumes(tmp_path, monkey
     assert capsys.readouterr().out.splitlines() == [
         "ETTh1 H=48 naive: in the file, skipped", "ETTh1 H=96 naive: in the file, skipped"
     ]  # fmt: skip
+
+
+def test_the_grid_refuses_quick_runs_as_results(tmp_path, capsys):
+    from forecaster.cli import ltsf_grid
+
+    argv = ["--results", str(tmp_path / "r.csv"), "--data", "ETTh1", "--models", "naive"]
+    assert ltsf_grid.main([*argv, "--set", f"source.path={DATA}", "--set", "ltsf.quick=true"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "ltsf_grid.py: error: ltsf.quick runs are smoke tests, not results; run them with "
+        "forecaster ltsf, without a results file"
+    )
+    assert not (tmp_path / "r.csv").exists()

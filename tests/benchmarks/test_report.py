@@ -1,0 +1,60 @@
+"""benchmarks/report.py: figures from the results files alone, chosen on validation."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "report.py"
+spec = importlib.util.spec_from_file_location("report", SCRIPT)
+report = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(report)
+
+
+def test_the_committed_documents_are_what_the_report_writes():
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, "run python benchmarks/report.py and commit its output"
+
+
+def _ltsf(tmp_path, rows):
+    columns = ["data", "horizon", "lookback", "model", "seed", "config", "val_loss", "mse", "mae"]
+    table = pd.DataFrame(rows, columns=columns)
+    path = tmp_path / "ltsf.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+def test_the_cell_is_chosen_by_validation_loss_not_by_its_test_score(tmp_path):
+    config = json.dumps({"network.units": 512})
+    rows = []
+    for seed in range(3):
+        # lstm: the better validation loss, the worse test score
+        rows.append(["ETTh1", 96, 720, "lstm", seed, config, 0.30, 0.36 + seed / 100, 0.40])
+        rows.append(["ETTh1", 96, 720, "gru", seed, config, 0.31, 0.34 + seed / 100, 0.39])
+    rows.append(["ETTh1", 96, 720, "cifg", 0, config, 0.20, 0.30, 0.35])  # one seed only
+    path = _ltsf(tmp_path, rows)
+    text, headline = report.render(path, tmp_path / "none.csv", ROOT / "missing", tmp_path / "x")
+    assert "| lstm **chosen** |" in text
+    assert "| gru |" in text
+    assert "Incomplete points (not results): ETTh1 H=96 cifg (1 seeds)." in text
+    assert headline == [("ETTh1, horizon 96", "test MSE", "lstm", "0.370 ± 0.010", "", "")]
+    assert "Welch p, lstm against gru: " in text
+    # The same files give the same bytes.
+    assert report.render(path, tmp_path / "none.csv", ROOT / "missing", tmp_path / "x")[0] == text
+
+
+@pytest.mark.parametrize("readme", [ROOT.parent / "shared" / "data" / "README.md"])
+def test_the_published_figures_are_read_from_the_shared_readme(readme):
+    if not readme.is_file():
+        pytest.skip(f"{readme} is not shared")
+    published = report.published_ltsf(readme)
+    assert len(published) == 20
+    assert published[("ETTh1", 96)]["SegRNN"] == (0.351, 0.392)
+    assert published[("Weather", 720)]["DLinear"] == (0.323, 0.362)
