@@ -26,6 +26,9 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 from mlflow.types.type_hints import TypeFromExample
 
+from forecaster.data import read_csv
+from forecaster.estimators import saving
+
 # The pyfunc's artifacts: the saved forecaster, and how its data was read.
 FORECASTER, READING = "forecaster", "reading.json"
 # MLflow draws a progress bar each time it copies the model's artifacts (to check the input
@@ -38,9 +41,7 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context):
         """Loads the saved forecaster and its reading options."""
-        from forecaster.estimators.saving import load
-
-        self.model = load(context.artifacts[FORECASTER])
+        self.model = saving.load(context.artifacts[FORECASTER])
         self.reading = json.loads(Path(context.artifacts[READING]).read_text())
 
     def predict(self, context, model_input: TypeFromExample, params=None):
@@ -62,8 +63,6 @@ def raw(frame):
 
 def read(reading, rows):
     """The raw DataFrame `rows` read as `forecaster.read_csv(**reading)` reads a file."""
-    from forecaster.data import read_csv
-
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "rows.csv"
         rows.to_csv(path, index=False)
@@ -133,8 +132,6 @@ def load_logged(uri):
     Raises:
         FileNotFoundError: MLflow finds nothing at `uri`, or not a forecaster's model.
     """
-    from forecaster.estimators import saving
-
     try:
         folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
     except mlflow.exceptions.MlflowException as error:

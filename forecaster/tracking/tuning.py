@@ -26,6 +26,7 @@ import optuna
 
 from forecaster.config import DataConfig, NetworkConfig, TrainConfig
 from forecaster.data import split
+from forecaster.estimators.neural import Forecaster
 from forecaster.tracking import location, store
 from forecaster.tracking.parallel import run_on_ray
 from forecaster.tracking.runs import (
@@ -156,8 +157,6 @@ def tune_cell(cell, configs, space, budget, train, context_tags, seed=0):
         context_tags: tags and the parent: {"parent_run_id", "experiment_id", ...}.
         seed: seeds the sampler, so that every cell's search starts alike.
     """
-    from forecaster.estimators.neural import Forecaster
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # each trial is a run instead
     sampler = optuna.samplers.TPESampler(seed=seed)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
