@@ -209,3 +209,13 @@ def test_a_plot_shades_each_interval_widest_first(tmp_path):
     assert [band.get_label() for band in ax.collections] == ["90% interval", "50% interval"]
     wide, narrow = (band.get_paths()[0].vertices[:, 1] for band in ax.collections)
     assert np.ptp(wide) > np.ptp(narrow)
+
+
+def test_a_recursive_network_has_no_quantiles_of_its_own():
+    with raises_exactly(
+        ValueError,
+        "architecture='recursive' rolls a one-step point forecast over the horizon, so it has "
+        "no quantiles or distribution of its own; pick 'seq2seq', 'direct' or 'segment', or "
+        "calibrate a recursive forecaster's intervals with calibrate()",
+    ):
+        fc.Forecaster("gru", lookback=14, horizon=7, architecture="recursive", quantiles=[0.1, 0.9])
