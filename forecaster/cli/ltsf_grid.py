@@ -8,7 +8,9 @@ before any test score was seen), with only the horizon, the model and the seed s
 run. A (data set, horizon, model, configuration) point runs all its seeds and then appends
 their rows to the results file in one write, so the file never holds a point with fewer
 seeds; a point the file already holds is skipped, so the grid resumes where the file
-stops (run it again after an interruption, or split it among machines by data set).
+stops (run it again after an interruption, or split it among machines by data set). Each
+finished seed waits in `<results>.pending.csv` until its point is complete, so an
+interrupted point is resumed from its next seed, not from its first.
 Every run is tracked in MLflow as `forecaster ltsf` tracks it.
 """
 
@@ -78,13 +80,56 @@ def finished(path, seeds):
     return {key for key, count in counts.items() if count >= seeds}
 
 
-def run_point(data, horizon, model, seeds, overrides):
-    """Runs one point's seeds; returns their result rows."""
+def pending_path(path):
+    """Where a point's finished seeds wait until all of them are done (beside `path`)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.pending{path.suffix}")
+
+
+def _pending(path, key):
+    """The rows of the point `key` (data, horizon, model, config_hash) waiting in `path`."""
+    import pandas as pd
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return {}
+    table = pd.read_csv(path, dtype={"config_hash": str}, keep_default_na=False)
+    mine = table[
+        (table["data"] == key[0]) & (table["horizon"] == key[1]) & (table["model"] == key[2])
+        & (table["config_hash"] == key[3])
+    ]  # fmt: skip
+    return {int(row["seed"]): row.to_dict() for _, row in mine.iterrows()}
+
+
+def _release(path, key):
+    """Drops the point `key`'s rows from the pending file, rewritten beside it and renamed."""
+    import pandas as pd
+
+    table = pd.read_csv(path, dtype={"config_hash": str}, keep_default_na=False)
+    keep = ~(
+        (table["data"] == key[0]) & (table["horizon"] == key[1]) & (table["model"] == key[2])
+        & (table["config_hash"] == key[3])
+    )  # fmt: skip
+    staging = path.with_name(f".{path.name}.new")
+    table[keep].to_csv(staging, index=False, lineterminator="\n")
+    staging.replace(path)
+
+
+def run_point(data, horizon, model, seeds, overrides, pending=None, key=None):
+    """Runs one point's seeds; returns their result rows.
+
+    With `pending` (a CSV path) each finished seed's row is kept there at once, and a seed
+    already there is not run again, so an interrupted point loses at most the seed that was
+    running; `key` is the point's (data, horizon, model, config_hash).
+    """
     from forecaster.cells.native.build import processor_name
     from forecaster.cli.commands import ltsf
 
     rows = []
+    waiting = {} if pending is None else _pending(pending, key)
     for seed in range(seeds):
+        if seed in waiting:
+            rows.append(waiting[seed])
+            continue
         config = config_of(data, horizon, model, seed, overrides)
         with contextlib.redirect_stdout(sys.stderr):  # the grid prints one line per point
             result = ltsf(config)
@@ -100,6 +145,8 @@ def run_point(data, horizon, model, seeds, overrides):
                 "commit": results.commit(),
             }
         )
+        if pending is not None:
+            results.append(pending, RESULT_COLUMNS, rows[-1])
     return rows
 
 
@@ -124,8 +171,10 @@ def main(argv=None):
                     if key in done:
                         print(f"{data} H={horizon} {model}: in the file, skipped", flush=True)
                         continue
-                    rows = run_point(data, horizon, model, args.seeds, args.set)
+                    pending = pending_path(args.results)
+                    rows = run_point(data, horizon, model, args.seeds, args.set, pending, key)
                     results.append(args.results, RESULT_COLUMNS, *rows)  # in one write
+                    _release(pending, key)
                     mse = [row["mse"] for row in rows]
                     print(f"{data} H={horizon} {model}: mse {mse}", flush=True)
     except (ConfigError, FileNotFoundError, ValueError) as error:

@@ -199,3 +199,29 @@ def test_the_grid_refuses_quick_runs_as_results(tmp_path, capsys):
         "forecaster ltsf, without a results file"
     )
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_an_interrupted_point_resumes_from_its_next_seed(tmp_path, monkeypatch):
+    from forecaster.cli import ltsf_grid, results
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    out = tmp_path / "ltsf.csv"
+    overrides = [f"source.path={DATA}", "data.lookback=96"]
+    config = ltsf_grid.config_of("ETTh1", 48, "naive", 0, overrides)
+    digest = ltsf_grid._hash_of(config, "naive")
+    finished_seed = {
+        "data": "ETTh1", "horizon": 48, "lookback": 96, "model": "naive", "seed": 0,
+        "config": "{}", "config_hash": digest, "val_loss": 1.0, "mse": 123.0, "mae": 9.0,
+        "epochs": 1, "wall_seconds": 1.0, "cpu": "cpu", "commit": "abc", "run_id": "r0",
+    }  # fmt: skip
+    pending = ltsf_grid.pending_path(out)
+    assert pending == tmp_path / "ltsf.pending.csv"
+    results.append(pending, ltsf_grid.RESULT_COLUMNS, finished_seed)  # seed 0 ran, then a stop
+    argv = ["--results", str(out), "--data", "ETTh1", "--horizons", "48", "--models", "naive"]
+    argv += ["--seeds", "2", "--set", overrides[0], "--set", overrides[1]]
+    assert ltsf_grid.main(argv) == 0
+    table = pd.read_csv(out)
+    assert table["seed"].tolist() == [0, 1]
+    assert table["mse"].iloc[0] == 123.0  # kept from the pending file, not run again
+    assert table["mse"].iloc[1] != 123.0
+    assert pd.read_csv(pending).empty  # released once the point is in the results
