@@ -8,7 +8,6 @@ schema that predict, evaluate and save read, and the training and validation win
 chunk, in one pass over the training rows; on the same rows the two give the same result.
 
 >>> prepared = prepare(DataConfig(lookback=24, horizon=6, targets=("OT",)), frame)
->>> prepared.scaler.transform(frame)  # fitted on the training rows only
 >>> prepared.schema["season"], len(prepared.train), len(prepared.val)
 """
 
@@ -29,7 +28,7 @@ from forecaster.data import (
     stream_scaler,
     stream_windows,
 )
-from forecaster.data.timestamps import season_length, to_offset
+from forecaster.data.timestamps import infer_frequency, season_length, to_offset
 from forecaster.estimators import statics
 from forecaster.evaluation import metrics
 
@@ -95,19 +94,20 @@ def series_column(data, frame):
 
 
 def frame_freq(frame, id_col):
-    """The step of a frame as a pandas frequency; None for a step index.
+    """The step of a frame as a pandas frequency string; None for a step index.
 
     Raises:
         DataError: a frame on timestamps whose step cannot be found.
     """
     if is_step_index(frame.index):
         return None
-    freq = frame.attrs.get("freq") or (frame.index.freq if id_col is None else None)
-    if freq is None:
-        first = (
-            frame.index if id_col is None else frame.index[frame[id_col] == frame[id_col].iloc[0]]
-        )
-        freq = pd.infer_freq(first) if len(first) >= 3 else None
+    # The index's own step first, as `attrs` outlive a resample ("h" on a daily frame);
+    # the reader's word only where the stamps do not say (gaps).
+    first = frame.index if id_col is None else frame.index[frame[id_col] == frame[id_col].iloc[0]]
+    freq = (frame.index.freqstr if id_col is None else None) or (
+        infer_frequency(first, "the frame").freqstr if len(first) >= 2 else None
+    )
+    freq = freq or frame.attrs.get("freq")
     if freq is None:
         raise DataError(
             "the frame's step is unknown: set frame.attrs['freq'] (e.g. 'h'), or read it "

@@ -219,3 +219,14 @@ def test_a_recursive_network_has_no_quantiles_of_its_own():
         "calibrate a recursive forecaster's intervals with calibrate()",
     ):
         fc.Forecaster("gru", lookback=14, horizon=7, architecture="recursive", quantiles=[0.1, 0.9])
+
+
+def test_a_resampled_frame_is_forecast_on_its_own_step():
+    """`attrs["freq"]` ("h" from the reader) outlives a resample; the index says "D"."""
+    daily = fc.read_csv(DATA / "ETTh1.csv")[["OT"]].resample("D").mean()
+    assert daily.attrs["freq"] == "h"
+    model = fc.NaiveForecaster(lookback=7, horizon=3).fit(daily)
+    assert model.schema_["freq"] == "D"
+    assert list(model.predict(daily).index) == list(
+        pd.date_range(daily.index[-1], periods=4, freq="D")[1:]
+    )
