@@ -14,7 +14,6 @@ and horizon is the one with the lowest mean validation loss, chosen without the 
 """
 
 import argparse
-import hashlib
 import json
 import re
 import sys
@@ -23,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from forecaster.cli.ltsf_grid import config_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -48,10 +49,6 @@ def published_ltsf(readme):
     return found
 
 
-# What varies between the runs of one point, left out of its configuration.
-PER_RUN = ("train.seed", "network.cell", "train.verbose")
-
-
 def _spread(values):
     values = np.asarray(values, dtype=float)
     if len(values) == 1:
@@ -62,12 +59,11 @@ def _spread(values):
 def point_config(text):
     """A run's configuration without what varies between its point's seeds, as 12 digits.
 
-    "" for a run with none (a benchmark method).
+    The grid's own `config_hash`; "" for a run with none (a benchmark method).
     """
     if not isinstance(text, str) or not text:
         return ""
-    kept = {k: v for k, v in json.loads(text).items() if k not in PER_RUN}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:12]
+    return config_hash(json.loads(text))
 
 
 def ltsf_section(table, published, headline):

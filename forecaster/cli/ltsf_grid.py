@@ -93,11 +93,17 @@ def _pending(path, key):
     if not path.is_file() or path.stat().st_size == 0:
         return {}
     table = pd.read_csv(path, dtype={"config_hash": str}, keep_default_na=False)
-    mine = table[
-        (table["data"] == key[0]) & (table["horizon"] == key[1]) & (table["model"] == key[2])
-        & (table["config_hash"] == key[3])
-    ]  # fmt: skip
+    mine = table[_of_point(table, key)]
     return {int(row["seed"]): row.to_dict() for _, row in mine.iterrows()}
+
+
+def _of_point(table, key):
+    """Which rows of `table` are the point `key`'s (data, horizon, model, config_hash)."""
+    columns = ("data", "horizon", "model", "config_hash")
+    mask = True
+    for column, value in zip(columns, key, strict=True):
+        mask = mask & (table[column] == value)
+    return mask
 
 
 def _release(path, key):
@@ -105,10 +111,7 @@ def _release(path, key):
     import pandas as pd
 
     table = pd.read_csv(path, dtype={"config_hash": str}, keep_default_na=False)
-    keep = ~(
-        (table["data"] == key[0]) & (table["horizon"] == key[1]) & (table["model"] == key[2])
-        & (table["config_hash"] == key[3])
-    )  # fmt: skip
+    keep = ~_of_point(table, key)
     staging = path.with_name(f".{path.name}.new")
     table[keep].to_csv(staging, index=False, lineterminator="\n")
     staging.replace(path)

@@ -164,8 +164,10 @@ def benchmark_intervals(method, train, horizon, season, level):
 
 
 def _seasonal_error(series, season):
+    from forecaster.evaluation.metrics import seasonal_naive_scale
+
     lag = season if len(series) > season else 1
-    return max(float(np.mean(np.abs(series[lag:] - series[:-lag]))), 1e-12)
+    return max(float(seasonal_naive_scale(series, lag)), 1e-12)
 
 
 def cell_forecasts(model, frame, run, level=None):
