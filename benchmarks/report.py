@@ -8,8 +8,8 @@ pipelines/ltsf_grid.py, benchmarks/results/m4.csv by pipelines/m4_benchmark.py) 
 published figures from ../shared/data (its README's LTSF table, M4's published results);
 the output depends on those files alone (no date, host or path), so the committed
 documents are byte for byte what this writes. A point (data set, horizon, model,
-configuration) is a mean +- standard deviation over its seeds; a point with fewer than
-three seeds is listed as incomplete, not as a result. The cell reported for a data set
+configuration) is a mean +- standard deviation over its seeds; a cell's point with fewer
+than three seeds is listed as incomplete, not as a result (a baseline has no seed: one run). The cell reported for a data set
 and horizon is the one with the lowest mean validation loss, chosen without the test part.
 """
 
@@ -82,7 +82,7 @@ def ltsf_section(table, published, headline):
     for (data, horizon), part in table.groupby(["data", "horizon"], sort=True):
         rows, cells = [], {}
         for (model, config), runs in part.groupby(["model", "config_hash"], sort=True):
-            if len(runs) < SEEDS:
+            if model in CELLS and len(runs) < SEEDS:  # a baseline has no seed: one run
                 incomplete.append(f"{data} H={horizon} {model} ({len(runs)} seeds)")
                 continue
             rows.append((model, config, runs))

@@ -1,7 +1,7 @@
 """The long-horizon benchmark as a grid: data sets x horizons x models x seeds, resumable.
 
 python pipelines/ltsf_grid.py --results benchmarks/results/ltsf.csv --data ETTh1 ETTh2
-(the defaults: horizons 96 192 336 720, models lstm gru cifg, 3 seeds)
+(the defaults: horizons 96 192 336 720, models naive linear lstm gru cifg, 3 seeds)
 
 Each data set's configuration is the committed `pipelines/configs/ltsf/<set>.yaml` (chosen
 before any test score was seen), with only the horizon, the model and the seed set per
@@ -10,7 +10,9 @@ their rows to the results file in one write, so the file never holds a point wit
 seeds; a point the file already holds is skipped, so the grid resumes where the file
 stops (run it again after an interruption, or split it among machines by data set). Each
 finished seed waits in `<results>.pending.csv` until its point is complete, so an
-interrupted point is resumed from its next seed, not from its first.
+interrupted point is resumed from its next seed, not from its first. A model whose
+configuration has no seed (the naive and linear baselines: a fit in closed form) gives the
+same result for every seed and runs once, as seed 0.
 Every run is tracked in MLflow as `forecaster ltsf` tracks it.
 """
 
@@ -42,7 +44,10 @@ def parser():
     main.add_argument("--results", required=True, metavar="PATH", help="the CSV to append to")
     main.add_argument("--data", nargs="+", default=["ETTh1", "ETTh2"], metavar="SET")
     main.add_argument("--horizons", nargs="+", type=int, default=[96, 192, 336, 720])
-    main.add_argument("--models", nargs="+", default=["lstm", "gru", "cifg"], choices=LTSF_MODELS)
+    main.add_argument(
+        "--models", nargs="+", default=["naive", "linear", "lstm", "gru", "cifg"],
+        choices=LTSF_MODELS, help="the baselines first: minutes, where a cell's seed is an hour",
+    )  # fmt: skip
     main.add_argument("--seeds", type=int, default=3, help="seeds per point: 0 .. N - 1")
     main.add_argument(
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -68,16 +73,15 @@ def config_hash(configuration):
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def finished(path, seeds):
-    """The points the results file holds with at least `seeds` rows."""
+def finished(path):
+    """{point: rows} of the results file; a point is (data, horizon, model, config_hash)."""
     import pandas as pd
 
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
-        return set()
+        return {}
     table = pd.read_csv(path, dtype={"config_hash": str})
-    counts = table.groupby(["data", "horizon", "model", "config_hash"]).size()
-    return {key for key, count in counts.items() if count >= seeds}
+    return table.groupby(["data", "horizon", "model", "config_hash"]).size().to_dict()
 
 
 def pending_path(path):
@@ -160,7 +164,7 @@ def main(argv=None):
         print("ltsf_grid.py: error: --seeds must be at least 1", file=sys.stderr)
         return 2
     try:
-        done = finished(args.results, args.seeds)
+        done = finished(args.results)
         for data in args.data:
             for horizon in args.horizons:
                 for model in args.models:
@@ -170,12 +174,14 @@ def main(argv=None):
                             "ltsf.quick runs are smoke tests, not results; run them with "
                             "forecaster ltsf, without a results file"
                         )
-                    key = (config.source.name, horizon, model, _hash_of(config, model))
-                    if key in done:
+                    digest, seeded = _point_of(config, model)
+                    key = (config.source.name, horizon, model, digest)
+                    seeds = args.seeds if seeded else 1
+                    if done.get(key, 0) >= seeds:
                         print(f"{data} H={horizon} {model}: in the file, skipped", flush=True)
                         continue
                     pending = pending_path(args.results)
-                    rows = run_point(data, horizon, model, args.seeds, args.set, pending, key)
+                    rows = run_point(data, horizon, model, seeds, args.set, pending, key)
                     results.append(args.results, RESULT_COLUMNS, *rows)  # in one write
                     _release(pending, key)
                     mse = [row["mse"] for row in rows]
@@ -186,9 +192,13 @@ def main(argv=None):
     return 0
 
 
-def _hash_of(config, model):
-    """The configuration hash a point's runs will have, before running them."""
+def _point_of(config, model):
+    """A point's configuration hash, before running it, and whether its model takes a seed.
+
+    A model without a seed gives the same result for every seed.
+    """
     from forecaster.cli import models
     from forecaster.cli.commands import flat
 
-    return config_hash(flat(models.build(model, config).configs()))
+    configuration = flat(models.build(model, config).configs())
+    return config_hash(configuration), "train.seed" in configuration

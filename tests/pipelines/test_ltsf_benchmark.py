@@ -160,32 +160,40 @@ def test_bad_input_is_one_line_and_logs_no_run(tmp_path, args, message):
     assert not database.exists()  # no MLflow run was started
 
 
+# A cell small enough for a test: 4 units, one epoch.
+TINY = ["--set", "network.units=4", "--set", "train.epochs=1", "--set", "train.verbose=0"]
+
+
 def test_the_grid_writes_each_points_seeds_together_and_resumes(tmp_path, monkeypatch, capsys):
     from forecaster.cli import ltsf_grid
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     results = tmp_path / "ltsf.csv"
-    argv = [
-        "--results", str(results), "--data", "ETTh1", "--horizons", "48", "96", "--models",
-        "naive", "--seeds", "2", "--set", f"source.path={DATA}", "--set", "data.lookback=96",
-    ]  # fmt: skip
-    assert ltsf_grid.main(argv) == 0
+    common = ["--results", str(results), "--data", "ETTh1", "--seeds", "2"]
+    common += ["--set", f"source.path={DATA}", "--set", "data.lookback=96", *TINY]
+    baselines = [*common, "--horizons", "48", "96", "--models", "naive"]
+    cells = [*common, "--horizons", "48", "--models", "gru"]
+    assert ltsf_grid.main(baselines) == 0
+    assert ltsf_grid.main(cells) == 0
     rows = results.read_text().splitlines()
     assert rows[0] == ",".join(ltsf_grid.RESULT_COLUMNS)
     table = pd.read_csv(results)
     assert table[["data", "horizon", "lookback", "model", "seed"]].values.tolist() == [
-        ["ETTh1", 48, 96, "naive", 0], ["ETTh1", 48, 96, "naive", 1],
-        ["ETTh1", 96, 96, "naive", 0], ["ETTh1", 96, 96, "naive", 1],
+        ["ETTh1", 48, 96, "naive", 0], ["ETTh1", 96, 96, "naive", 0],  # no seed: one run
+        ["ETTh1", 48, 96, "gru", 0], ["ETTh1", 48, 96, "gru", 1],
     ]  # fmt: skip
-    assert table["config_hash"].nunique() == 2  # one configuration per horizon
+    assert table["config_hash"].nunique() == 3  # a configuration per horizon and model
+    assert table["mse"].iloc[2] != table["mse"].iloc[3]  # each seed its own network
     frame = fc.load_benchmark("ETTh1", path=DATA, download=False)
     expected = ltsf.run(fc.NaiveForecaster(lookback=96, horizon=48), frame, dataset="ETTh1")
     assert table.loc[0, "mse"] == pytest.approx(expected["mse"], rel=1e-9)
     capsys.readouterr()
-    assert ltsf_grid.main(argv) == 0  # everything is in the file: nothing runs again
+    assert ltsf_grid.main(baselines) == 0  # everything is in the file: nothing runs again
+    assert ltsf_grid.main(cells) == 0
     assert results.read_text().splitlines() == rows
     assert capsys.readouterr().out.splitlines() == [
-        "ETTh1 H=48 naive: in the file, skipped", "ETTh1 H=96 naive: in the file, skipped"
+        "ETTh1 H=48 naive: in the file, skipped", "ETTh1 H=96 naive: in the file, skipped",
+        "ETTh1 H=48 gru: in the file, skipped",
     ]  # fmt: skip
 
 
@@ -206,19 +214,20 @@ def test_an_interrupted_point_resumes_from_its_next_seed(tmp_path, monkeypatch):
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     out = tmp_path / "ltsf.csv"
-    overrides = [f"source.path={DATA}", "data.lookback=96"]
-    config = ltsf_grid.config_of("ETTh1", 48, "naive", 0, overrides)
-    digest = ltsf_grid._hash_of(config, "naive")
+    overrides = [f"source.path={DATA}", "data.lookback=96", *TINY[1::2]]
+    config = ltsf_grid.config_of("ETTh1", 48, "gru", 0, overrides)
+    digest, seeded = ltsf_grid._point_of(config, "gru")
+    assert seeded
     finished_seed = {
-        "data": "ETTh1", "horizon": 48, "lookback": 96, "model": "naive", "seed": 0,
+        "data": "ETTh1", "horizon": 48, "lookback": 96, "model": "gru", "seed": 0,
         "config": "{}", "config_hash": digest, "val_loss": 1.0, "mse": 123.0, "mae": 9.0,
         "epochs": 1, "wall_seconds": 1.0, "cpu": "cpu", "commit": "abc", "run_id": "r0",
     }  # fmt: skip
     pending = ltsf_grid.pending_path(out)
     assert pending == tmp_path / "ltsf.pending.csv"
     results.append(pending, ltsf_grid.RESULT_COLUMNS, finished_seed)  # seed 0 ran, then a stop
-    argv = ["--results", str(out), "--data", "ETTh1", "--horizons", "48", "--models", "naive"]
-    argv += ["--seeds", "2", "--set", overrides[0], "--set", overrides[1]]
+    argv = ["--results", str(out), "--data", "ETTh1", "--horizons", "48", "--models", "gru"]
+    argv += ["--seeds", "2", *(flag for value in overrides for flag in ("--set", value))]
     assert ltsf_grid.main(argv) == 0
     table = pd.read_csv(out)
     assert table["seed"].tolist() == [0, 1]
