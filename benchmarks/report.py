@@ -9,8 +9,9 @@ published figures from ../shared/data (its README's LTSF table, M4's published r
 the output depends on those files alone (no date, host or path), so the committed
 documents are byte for byte what this writes. A point (data set, horizon, model,
 configuration) is a mean +- standard deviation over its seeds; a cell's point with fewer
-than three seeds is listed as incomplete, not as a result (a baseline has no seed: one run). The cell reported for a data set
-and horizon is the one with the lowest mean validation loss, chosen without the test part.
+than three seeds is listed as incomplete, not as a result (a baseline has no seed: one
+run). The cell reported for a data set and horizon is the one with the lowest mean
+validation loss, chosen without the test part.
 """
 
 import argparse
@@ -28,6 +29,7 @@ from forecaster.cli.ltsf_grid import config_hash
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 CELLS = ("rnn", "lstm", "gru", "cifg")
+GATED = ("lstm", "gru", "cifg")
 PUBLISHED = ("SegRNN", "PatchTST", "DLinear", "NLinear")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 SEEDS = 3
@@ -66,18 +68,85 @@ def point_config(text):
     return config_hash(json.loads(text))
 
 
+def _published_at(published, data, horizon, method):
+    """A published (MSE, MAE), or (None, None); the README writes "Weather", the grid "weather"."""
+    for (name, steps), methods in published.items():
+        if name.lower() == data.lower() and steps == horizon:
+            return methods.get(method, (None, None))
+    return None, None
+
+
+def summary_section(summaries, published):
+    """One line per published point: the chosen cell beside our baselines and the goals."""
+    lines = [
+        "### The recipe on every data set",
+        "",
+        "The same configuration on every set. Test MSE: the cell chosen by validation loss",
+        "(mean over seeds), our naive and linear baselines under the same protocol, and the",
+        "published SegRNN and DLinear figures. *≤ SegRNN*: the chosen cell's mean is at or",
+        "below SegRNN's; *gated < DLinear*: every gated cell's mean is below DLinear's.",
+        "",
+        "| data, horizon | chosen cell | its MSE | linear | naive | SegRNN | DLinear "
+        "| ≤ SegRNN | gated < DLinear | beats linear |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    ours = {(data.lower(), horizon): found for (data, horizon), found in summaries.items()}
+    points = set(published) | {
+        key for key in summaries if (key[0].lower(), key[1]) not in _lowered(published)
+    }
+    for data, horizon in sorted(points, key=lambda key: (key[0].lower(), key[1])):
+        found = ours.get((data.lower(), horizon), {})
+        segrnn = _published_at(published, data, horizon, "SegRNN")[0]
+        dlinear = _published_at(published, data, horizon, "DLinear")[0]
+        chosen, gated = found.get("chosen"), found.get("gated", {})
+        linear, naive = found.get("linear"), found.get("naive")
+        mse = chosen[1] if chosen else None
+
+        def yes_no(value, *needs):
+            return "" if value is None or None in needs else ("yes" if value else "**no**")
+
+        gated_below = None
+        if dlinear is not None and len(gated) == 3:
+            gated_below = all(value < dlinear for value in gated.values())
+        cells = [
+            f"{data}, {horizon}",
+            chosen[0] if chosen else "not run",
+            _number(mse),
+            _number(linear),
+            _number(naive),
+            _number(segrnn),
+            _number(dlinear),
+            yes_no(mse is not None and segrnn is not None and mse <= segrnn, mse, segrnn),
+            yes_no(gated_below, gated_below),
+            yes_no(mse is not None and linear is not None and mse < linear, mse, linear),
+        ]
+        lines.append(f"| {' | '.join(cells)} |")
+    return [*lines, ""]
+
+
+def _lowered(published):
+    return {(data.lower(), horizon) for data, horizon in published}
+
+
+def _number(value):
+    return "" if value is None else f"{value:.3f}"
+
+
 def ltsf_section(table, published, headline):
     """The long-horizon results, per data set and horizon; adds its rows to `headline`."""
     lines = ["## Long-horizon benchmark (LTSF)", ""]
     if table is None or table.empty:
         return [*lines, "No runs in benchmarks/results/ltsf.csv yet.", ""]
+    summaries = {}
     lines += [
-        "Scaled test MSE and MAE, mean ± standard deviation over seeds 0-2, of the committed",
-        "configuration of each data set (`pipelines/configs/ltsf/`). **chosen** marks the cell",
-        "with the lowest mean validation loss; p is Welch's t-test of its test MSE against the",
-        "cell with the next lowest validation loss. Published figures are single runs.",
+        "Scaled test MSE and MAE, mean ± standard deviation over seeds 0-2 (one run of a",
+        "baseline, which has no seed), of the committed configuration of each data set",
+        "(`pipelines/configs/ltsf/`). **chosen** marks the cell with the lowest mean",
+        "validation loss; p is Welch's t-test of its test MSE against the cell with the next",
+        "lowest validation loss. Published figures are single runs.",
         "",
     ]
+    intro = len(lines)  # the summary goes here, once every point is read
     incomplete = []
     for (data, horizon), part in table.groupby(["data", "horizon"], sort=True):
         rows, cells = [], {}
@@ -92,35 +161,46 @@ def ltsf_section(table, published, headline):
             continue
         order = sorted(cells, key=lambda key: cells[key]["val_loss"].mean())
         chosen = order[0] if order else None
+        summary = summaries.setdefault((data, horizon), {"gated": {}})
+        for model, _, runs in rows:
+            if model in ("naive", "linear"):
+                summary[model] = runs["mse"].mean()
+            elif model in GATED:
+                summary["gated"][model] = runs["mse"].mean()
+        if chosen is not None:
+            summary["chosen"] = (chosen[0], cells[chosen]["mse"].mean())
         p_value = None
         if len(order) > 1:
             a, b = cells[order[0]]["mse"], cells[order[1]]["mse"]
-            p_value = stats.ttest_ind(a, b, equal_var=False).pvalue
+            if a.std() + b.std() > 0:  # two spreads of nought have no test
+                p_value = stats.ttest_ind(a, b, equal_var=False).pvalue
         lines += [f"### {data}, horizon {horizon}", ""]
         lines.append("| model | config | seeds | val loss | test MSE | test MAE |")
         lines.append("|---|---|---|---|---|---|")
         for model, config, runs in rows:
             mark = " **chosen**" if (model, config) == chosen else ""
+            # A cell's validation loss is its training loss; a baseline's is not comparable.
+            val = f"{runs['val_loss'].mean():.4f}" if model in CELLS else ""
             lines.append(
-                f"| {model}{mark} | {config} | {len(runs)} | {runs['val_loss'].mean():.4f} | "
+                f"| {model}{mark} | {config} | {len(runs)} | {val} | "
                 f"{_spread(runs['mse'])} | {_spread(runs['mae'])} |"
             )
         for method in PUBLISHED:
-            mse, mae = published.get((data, horizon), {}).get(method, (None, None))
+            mse, mae = _published_at(published, data, horizon, method)
             if mse is not None:
                 lines.append(f"| {method} (published) | | 1 | | {mse:.3f} | {mae:.3f} |")
         if p_value is not None:
             lines += ["", f"Welch p, {order[0][0]} against {order[1][0]}: {p_value:.3g}."]
         lines.append("")
         if chosen is not None:
-            segrnn = published.get((data, horizon), {}).get("SegRNN", (None,))[0]
+            segrnn = _published_at(published, data, horizon, "SegRNN")[0]
             headline.append(
                 (f"{data}, horizon {horizon}", "test MSE", chosen[0], _spread(cells[chosen]["mse"]),
                  "SegRNN" if segrnn else "", f"{segrnn:.3f}" if segrnn else "")
             )  # fmt: skip
     if incomplete:
         lines += ["Incomplete points (not results): " + ", ".join(incomplete) + ".", ""]
-    return lines
+    return [*lines[:intro], *summary_section(summaries, published), *lines[intro:]]
 
 
 def m4_section(table, published, headline):

@@ -8,7 +8,8 @@ before any test score was seen), with only the horizon, the model and the seed s
 run. A (data set, horizon, model, configuration) point runs all its seeds and then appends
 their rows to the results file in one write, so the file never holds a point with fewer
 seeds; a point the file already holds is skipped, so the grid resumes where the file
-stops (run it again after an interruption, or split it among machines by data set). Each
+stops (run it again after an interruption, or split it among machines by data set, or
+run the seeds as Ray tasks with `--parallel ray`, on a local instance or a cluster). Each
 finished seed waits in `<results>.pending.csv` until its point is complete, so an
 interrupted point is resumed from its next seed, not from its first. A model whose
 configuration has no seed (the naive and linear baselines: a fit in closed form) gives the
@@ -49,6 +50,15 @@ def parser():
         choices=LTSF_MODELS, help="the baselines first: minutes, where a cell's seed is an hour",
     )  # fmt: skip
     main.add_argument("--seeds", type=int, default=3, help="seeds per point: 0 .. N - 1")
+    main.add_argument(
+        "--parallel", choices=["ray"], default=None,
+        help="run the seeds as concurrent Ray tasks (a local instance, or --address)",
+    )  # fmt: skip
+    main.add_argument("--address", default=None, help="with --parallel ray: a cluster's address")
+    main.add_argument(
+        "--cpus-per-task", type=int, default=1, metavar="N",
+        help="with --parallel ray: the CPUs (and threads) each seed's run gets",
+    )  # fmt: skip
     main.add_argument(
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
         help="override a key of every set's configuration (e.g. source.path=...)",
@@ -121,6 +131,27 @@ def _release(path, key):
     staging.replace(path)
 
 
+def run_seed(item, overrides):
+    """One seed's run: `item` is (data, horizon, model, seed); returns its results row."""
+    from forecaster.cells.native.build import processor_name
+    from forecaster.cli.commands import ltsf
+
+    data, horizon, model, seed = item
+    config = config_of(data, horizon, model, seed, overrides)
+    with contextlib.redirect_stdout(sys.stderr):  # the grid prints one line per point
+        result = ltsf(config)
+    configuration = result["configuration"]
+    kept = {k: v for k, v in configuration.items() if k not in _PER_RUN}
+    return {
+        **{k: result.get(k) for k in RESULT_COLUMNS},
+        "seed": seed,
+        "config": json.dumps(kept, sort_keys=True, default=str),
+        "config_hash": config_hash(configuration),
+        "cpu": processor_name(),
+        "commit": results.commit(),
+    }
+
+
 def run_point(data, horizon, model, seeds, overrides, pending=None, key=None):
     """Runs one point's seeds; returns their result rows.
 
@@ -128,33 +159,73 @@ def run_point(data, horizon, model, seeds, overrides, pending=None, key=None):
     already there is not run again, so an interrupted point loses at most the seed that was
     running; `key` is the point's (data, horizon, model, config_hash).
     """
-    from forecaster.cells.native.build import processor_name
-    from forecaster.cli.commands import ltsf
-
     rows = []
     waiting = {} if pending is None else _pending(pending, key)
     for seed in range(seeds):
         if seed in waiting:
             rows.append(waiting[seed])
             continue
-        config = config_of(data, horizon, model, seed, overrides)
-        with contextlib.redirect_stdout(sys.stderr):  # the grid prints one line per point
-            result = ltsf(config)
-        configuration = result["configuration"]
-        kept = {k: v for k, v in configuration.items() if k not in _PER_RUN}
-        rows.append(
-            {
-                **{k: result.get(k) for k in RESULT_COLUMNS},
-                "seed": seed,
-                "config": json.dumps(kept, sort_keys=True, default=str),
-                "config_hash": config_hash(configuration),
-                "cpu": processor_name(),
-                "commit": results.commit(),
-            }
-        )
+        rows.append(run_seed((data, horizon, model, seed), overrides))
         if pending is not None:
             results.append(pending, RESULT_COLUMNS, rows[-1])
     return rows
+
+
+def _ray_seed(item, shared):
+    """A Ray task: one seed's run into the driver's MLflow store; returns (point, row)."""
+    import os
+
+    overrides, tracking_uri = shared
+    os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
+    *run, key = item
+    return key, run_seed(tuple(run), overrides)
+
+
+def run_points_on_ray(points, args):
+    """Runs the seeds of `points` as concurrent Ray tasks, keeping the files as a serial run.
+
+    Each finished seed goes into the pending file, and each point into the results file in
+    one write once all its seeds are done (in the order the points finish).
+
+    Args:
+        points: [(key, data, horizon, model, seeds)], key being (data, horizon, model,
+            config_hash).
+        args: the parsed command line (results, set, address, cpus_per_task).
+    """
+    from forecaster.tracking import location, parallel
+
+    pending = pending_path(args.results)
+    waiting = {key: _pending(pending, key) for key, *_ in points}
+    needed = {key: seeds for key, *_, seeds in points}
+    names = {key: f"{data} H={horizon} {model}" for key, data, horizon, model, _ in points}
+
+    def complete(key):
+        rows = [waiting[key][seed] for seed in sorted(waiting[key])]
+        results.append(args.results, RESULT_COLUMNS, *rows)  # in one write
+        _release(pending, key)
+        print(f"{names[key]}: mse {[row['mse'] for row in rows]}", flush=True)
+
+    def on_done(_, outcome):
+        key, row = outcome
+        results.append(pending, RESULT_COLUMNS, row)
+        waiting[key][row["seed"]] = row
+        if len(waiting[key]) == needed[key]:
+            complete(key)
+
+    for key in needed:
+        if len(waiting[key]) >= needed[key]:  # every seed was already waiting
+            complete(key)
+    items = [
+        (data, horizon, model, seed, key)
+        for key, data, horizon, model, seeds in points
+        for seed in range(seeds)
+        if seed not in waiting[key]
+    ]
+    shared = (args.set, location.tracking_uri())
+    parallel.run_on_ray(
+        _ray_seed, items, shared, address=args.address, cpus_per_task=args.cpus_per_task,
+        on_done=on_done,
+    )  # fmt: skip
 
 
 def main(argv=None):
@@ -165,6 +236,7 @@ def main(argv=None):
         return 2
     try:
         done = finished(args.results)
+        points = []
         for data in args.data:
             for horizon in args.horizons:
                 for model in args.models:
@@ -180,12 +252,16 @@ def main(argv=None):
                     if done.get(key, 0) >= seeds:
                         print(f"{data} H={horizon} {model}: in the file, skipped", flush=True)
                         continue
-                    pending = pending_path(args.results)
-                    rows = run_point(data, horizon, model, seeds, args.set, pending, key)
-                    results.append(args.results, RESULT_COLUMNS, *rows)  # in one write
-                    _release(pending, key)
-                    mse = [row["mse"] for row in rows]
-                    print(f"{data} H={horizon} {model}: mse {mse}", flush=True)
+                    points.append((key, data, horizon, model, seeds))
+        if args.parallel == "ray":
+            run_points_on_ray(points, args)
+            return 0
+        pending = pending_path(args.results)
+        for key, data, horizon, model, seeds in points:
+            rows = run_point(data, horizon, model, seeds, args.set, pending, key)
+            results.append(args.results, RESULT_COLUMNS, *rows)  # in one write
+            _release(pending, key)
+            print(f"{data} H={horizon} {model}: mse {[row['mse'] for row in rows]}", flush=True)
     except (ConfigError, FileNotFoundError, ValueError) as error:
         print(f"ltsf_grid.py: error: {error}", file=sys.stderr)
         return 2

@@ -58,3 +58,30 @@ def test_the_published_figures_are_read_from_the_shared_readme(readme):
     assert len(published) == 20
     assert published[("ETTh1", 96)]["SegRNN"] == (0.351, 0.392)
     assert published[("Weather", 720)]["DLinear"] == (0.323, 0.362)
+
+
+def test_the_summary_marks_the_goals_per_point_beside_our_baselines(tmp_path):
+    config = json.dumps({"network.units": 512})
+    rows = [["weather", 96, 720, "linear", 0, "{}", 0.9, 0.150, 0.2]]
+    rows.append(["weather", 96, 720, "naive", 0, "{}", 0.9, 0.260, 0.3])
+    for seed in range(3):
+        rows.append(["weather", 96, 720, "lstm", seed, config, 0.30, 0.140 + seed / 1000, 0.2])
+        rows.append(["weather", 96, 720, "gru", seed, config, 0.31, 0.170 + seed / 500, 0.2])
+        rows.append(["weather", 96, 720, "cifg", seed, config, 0.32, 0.180 + seed / 500, 0.2])
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "| data, horizon | SegRNN (L=720) | DLinear (L=336) |\n|---|---|---|\n"
+        "| Weather, 96 | 0.143 / 0.198 | 0.176 / 0.237 |\n"
+        "| ETTh1, 96 | 0.351 / 0.392 | 0.375 / 0.399 |\n"
+    )
+    text, _ = report.render(_ltsf(tmp_path, rows), tmp_path / "none.csv", readme, tmp_path / "x")
+    # The grid's "weather" is the README's "Weather": one line. lstm (chosen on validation)
+    # is under SegRNN and beats our linear; cifg is above DLinear, so not every gated cell is.
+    assert (
+        "| Weather, 96 | lstm | 0.141 | 0.150 | 0.260 | 0.143 | 0.176 | yes | **no** | yes |"
+        in text
+    )
+    assert "| ETTh1, 96 | not run |  |  |  | 0.351 | 0.375 |  |  |  |" in text
+    assert sum(line.lower().startswith("| weather, 96 |") for line in text.splitlines()) == 1
+    linear = f"| linear | {report.point_config('{}')} | 1 |  | 0.150 | 0.200 |"
+    assert linear in text  # a baseline: one run, and no validation loss to set beside a cell's
