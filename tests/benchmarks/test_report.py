@@ -85,3 +85,12 @@ def test_the_summary_marks_the_goals_per_point_beside_our_baselines(tmp_path):
     assert sum(line.lower().startswith("| weather, 96 |") for line in text.splitlines()) == 1
     linear = f"| linear | {report.point_config('{}')} | 1 |  | 0.150 | 0.200 |"
     assert linear in text  # a baseline: one run, and no validation loss to set beside a cell's
+
+
+def test_a_deterministic_benchmark_run_twice_is_one_result(tmp_path):
+    columns = ["model", "seed", "config", "val_loss", "smape", "mase", "owa"]
+    same = ["naive2", 0, "", None, 18.383, 2.395, 1.0]
+    path = tmp_path / "m4.csv"
+    pd.DataFrame([same, same], columns=columns).to_csv(path, index=False)
+    text, _ = report.render(tmp_path / "none.csv", path, ROOT / "missing", tmp_path / "x")
+    assert "| naive2 |  | 1 |  | 18.383 | 2.395 | 1.000 |  |  |" in text
