@@ -111,7 +111,7 @@ def summary_section(summaries, published):
             gated_below = all(value < dlinear for value in gated.values())
         cells = [
             f"{data}, {horizon}",
-            chosen[0] if chosen else "not run",
+            f"{chosen[0]} (of {len(found['cells'])})" if chosen else "not run",
             _number(mse),
             _number(linear),
             _number(naive),
@@ -123,6 +123,12 @@ def summary_section(summaries, published):
         ]
         lines.append(f"| {' | '.join(cells)} |")
     return [*lines, ""]
+
+
+def _of(cell, cells):
+    """The chosen cell and how many it was chosen from: "lstm (of 3: cifg, gru, lstm)"."""
+    names = sorted({model for model, _ in cells})
+    return f"{cell} (of {len(names)}: {', '.join(names)})"
 
 
 def _lowered(published):
@@ -170,6 +176,7 @@ def ltsf_section(table, published, headline):
                 summary["gated"][model] = runs["mse"].mean()
         if chosen is not None:
             summary["chosen"] = (chosen[0], cells[chosen]["mse"].mean())
+            summary["cells"] = sorted({model for model, _ in cells})
         p_value = None
         if len(order) > 1:
             a, b = cells[order[0]]["mse"], cells[order[1]]["mse"]
@@ -196,7 +203,8 @@ def ltsf_section(table, published, headline):
         if chosen is not None:
             segrnn = _published_at(published, data, horizon, "SegRNN")[0]
             headline.append(
-                (f"{data}, horizon {horizon}", "test MSE", chosen[0], _spread(cells[chosen]["mse"]),
+                (f"{data}, horizon {horizon}", "test MSE", _of(chosen[0], cells),
+                 _spread(cells[chosen]["mse"]),
                  "SegRNN" if segrnn else "", f"{segrnn:.3f}" if segrnn else "")
             )  # fmt: skip
     if incomplete:
@@ -229,15 +237,16 @@ def m4_section(table, published, headline):
     best = published.sort_values("hourly_owa").iloc[0] if published is not None else None
     for level, key in sorted(chosen.items()):
         runs = complete[key]
+        cell = _of(key[0], [k[:2] for k in complete if k[0] in CELLS and k[2] == level])
         if level:
             headline.append(
-                ("M4 Hourly", f"MSIS of the {int(level)}% interval", key[0],
+                ("M4 Hourly", f"MSIS of the {int(level)}% interval", cell,
                  f"{_spread(runs['msis'])} (coverage {runs['coverage'].mean():.3f})",
                  "best published MSIS", f"{published['hourly_msis'].min():.3f}")
             )  # fmt: skip
         else:
             team, owa = ("", "") if best is None else (best["team"], f"{best['hourly_owa']:.3f}")
-            headline.append(("M4 Hourly", "OWA", key[0], _spread(runs["owa"]), team, owa))
+            headline.append(("M4 Hourly", "OWA", cell, _spread(runs["owa"]), team, owa))
     for key, runs in complete.items():
         model, _, level = key
         cell = model in CELLS

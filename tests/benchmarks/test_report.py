@@ -44,7 +44,8 @@ def test_the_cell_is_chosen_by_validation_loss_not_by_its_test_score(tmp_path):
     assert "| lstm **chosen** |" in text
     assert "| gru |" in text
     assert "Incomplete points (not results): ETTh1 H=96 cifg (1 seeds)." in text
-    assert headline == [("ETTh1, horizon 96", "test MSE", "lstm", "0.370 ± 0.010", "", "")]
+    chosen = "lstm (of 2: gru, lstm)"  # cifg's one seed is not a point to choose from
+    assert headline == [("ETTh1, horizon 96", "test MSE", chosen, "0.370 ± 0.010", "", "")]
     assert "Welch p, lstm against gru: " in text
     # The same files give the same bytes.
     assert report.render(path, tmp_path / "none.csv", ROOT / "missing", tmp_path / "x")[0] == text
@@ -78,7 +79,7 @@ def test_the_summary_marks_the_goals_per_point_beside_our_baselines(tmp_path):
     # The grid's "weather" is the README's "Weather": one line. lstm (chosen on validation)
     # is under SegRNN and beats our linear; cifg is above DLinear, so not every gated cell is.
     assert (
-        "| Weather, 96 | lstm | 0.141 | 0.150 | 0.260 | 0.143 | 0.176 | yes | **no** | yes |"
+        "| Weather, 96 | lstm (of 3) | 0.141 | 0.150 | 0.260 | 0.143 | 0.176 | yes | **no** | yes |"
         in text
     )
     assert "| ETTh1, 96 | not run |  |  |  | 0.351 | 0.375 |  |  |  |" in text
