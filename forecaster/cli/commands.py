@@ -168,8 +168,8 @@ def ltsf(config):
 
     start = time.perf_counter()
     source, settings = config.source, config.ltsf
+    frame = source.load()  # first: a missing file is refused before TensorFlow is imported
     model = models.build(settings.model, config)
-    frame = source.load()
     stamps = None
     if source.benchmark is not None:  # the frame may be the file made regular (weather)
         stamps = protocol.file_stamps(source.file(), frame.index.name)
