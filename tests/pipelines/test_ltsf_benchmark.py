@@ -7,7 +7,6 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-from mlflow.tracking import MlflowClient
 
 import forecaster as fc
 from forecaster.evaluation import ltsf
@@ -235,34 +234,3 @@ def test_an_interrupted_point_resumes_from_its_next_seed(tmp_path, monkeypatch):
     assert table["mse"].iloc[0] == 123.0  # kept from the pending file, not run again
     assert table["mse"].iloc[1] != 123.0
     assert pd.read_csv(pending).empty  # released once the point is in the results
-
-
-def test_the_grid_runs_its_seeds_on_ray_and_keeps_the_file_as_a_serial_run(tmp_path, monkeypatch):
-    pytest.importorskip("ray", reason="the distributed extra is not installed")
-    from forecaster.cli import ltsf_grid, results
-
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    out = tmp_path / "ltsf.csv"
-    overrides = [f"source.path={DATA}", "data.lookback=96", *TINY[1::2]]
-    config = ltsf_grid.config_of("ETTh1", 48, "gru", 0, overrides)
-    digest, _ = ltsf_grid._point_of(config, "gru")
-    waiting = {
-        "data": "ETTh1", "horizon": 48, "lookback": 96, "model": "gru", "seed": 0,
-        "config": "{}", "config_hash": digest, "val_loss": 1.0, "mse": 123.0, "mae": 9.0,
-        "epochs": 1, "wall_seconds": 1.0, "cpu": "cpu", "commit": "abc", "run_id": "r0",
-    }  # fmt: skip
-    results.append(ltsf_grid.pending_path(out), ltsf_grid.RESULT_COLUMNS, waiting)
-    argv = ["--results", str(out), "--data", "ETTh1", "--horizons", "48", "--seeds", "2"]
-    argv += ["--models", "gru", "--parallel", "ray", "--cpus-per-task", "1"]
-    argv += [flag for value in overrides for flag in ("--set", value)]
-    assert ltsf_grid.main(argv) == 0  # one task: seed 1 (a task imports TensorFlow: slow)
-    table = pd.read_csv(out)
-    assert table["seed"].tolist() == [0, 1]  # the point's rows together, in seed order
-    assert table["mse"].iloc[0] == 123.0  # the waiting seed was not run again
-    assert table["config_hash"].iloc[1] == digest
-    assert table["mse"].iloc[1] < 10  # a real run's score
-    assert pd.read_csv(ltsf_grid.pending_path(out)).empty
-    client = MlflowClient(tracking_uri=uri)
-    (run,) = client.search_runs([client.get_experiment_by_name("ltsf").experiment_id])
-    assert run.info.run_id == table["run_id"].iloc[1]  # the task's run, in the driver's store
