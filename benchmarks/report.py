@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from forecaster.cli.ltsf_grid import config_hash
+from forecaster.cli.results import point_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -62,11 +62,11 @@ def _spread(values):
 def point_config(text):
     """A run's configuration without what varies between its point's seeds, as 12 digits.
 
-    The grid's own `config_hash`; "" for a run with none (a benchmark method).
+    The runners' own `point_hash`; "" for a run with none (a benchmark method).
     """
     if not isinstance(text, str) or not text:
         return ""
-    return config_hash(json.loads(text))
+    return point_hash(json.loads(text))
 
 
 def _published_at(published, data, horizon, method):

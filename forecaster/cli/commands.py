@@ -161,7 +161,8 @@ def ltsf(config):
         The printed dict: "data", "model", "lookback", "horizon", "quick", "mse", "mae"
         (scaled), "windows", "wall_seconds" (reading, fitting, scoring and logging),
         "run_id", "val_loss" (the best epoch's), "epochs", "params", "seconds_per_epoch"
-        and "configuration" (the model's configuration, as `section.field`).
+        and "configuration" (the model's configuration, as `section.field`). With
+        `ltsf.results`, the run's row is recorded in that file (`ltsf_results.record`).
     """
     from forecaster import tracking
     from forecaster.evaluation import ltsf as protocol
@@ -199,6 +200,10 @@ def ltsf(config):
         "configuration": flat(model.configs()),
     }
     print(json.dumps(result), flush=True)
+    if settings.results is not None:
+        from forecaster.cli import ltsf_results
+
+        ltsf_results.record(settings.results, result)
     return result
 
 

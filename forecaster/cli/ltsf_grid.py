@@ -19,22 +19,15 @@ Every run is tracked in MLflow as `forecaster ltsf` tracks it.
 
 import argparse
 import contextlib
-import hashlib
-import json
 import sys
 from pathlib import Path
 
 from forecaster.cli import results
 from forecaster.cli.loading import load_config
+from forecaster.cli.ltsf_results import POINT, RESULT_COLUMNS, row_of
 from forecaster.cli.sections import LTSF_MODELS, NEEDS, ConfigError
 
 CONFIGS = Path(__file__).resolve().parents[2] / "pipelines" / "configs" / "ltsf"
-RESULT_COLUMNS = (
-    "data", "horizon", "lookback", "model", "seed", "config", "config_hash", "val_loss",
-    "mse", "mae", "epochs", "wall_seconds", "cpu", "commit", "run_id",
-)  # fmt: skip
-# What a point's configuration is without: what varies between the runs of one point.
-_PER_RUN = ("train.seed", "network.cell", "train.verbose")
 
 
 def parser():
@@ -73,14 +66,8 @@ def config_of(data, horizon, model, seed, overrides=()):
         known = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
         raise ConfigError(f"no configuration for data set {data!r} in {CONFIGS}; known: {known}")
     point = [f"data.horizon={horizon}", f"ltsf.model={model}", f"train.seed={seed}"]
+    point.append("ltsf.results=null")  # the grid records the rows itself
     return load_config(path, [*overrides, *point], needs=NEEDS["ltsf"])
-
-
-def config_hash(configuration):
-    """A point's configuration (without its seed and cell) as 12 hex digits."""
-    kept = {k: v for k, v in configuration.items() if k not in _PER_RUN}
-    text = json.dumps(kept, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def finished(path):
@@ -94,81 +81,32 @@ def finished(path):
     return table.groupby(["data", "horizon", "model", "config_hash"]).size().to_dict()
 
 
-def pending_path(path):
-    """Where a point's finished seeds wait until all of them are done (beside `path`)."""
-    path = Path(path)
-    return path.with_name(f"{path.stem}.pending{path.suffix}")
-
-
-def _pending(path, key):
-    """The rows of the point `key` (data, horizon, model, config_hash) waiting in `path`."""
-    import pandas as pd
-
-    if not path.is_file() or path.stat().st_size == 0:
-        return {}
-    table = pd.read_csv(path, dtype={"config_hash": str}, keep_default_na=False)
-    mine = table[_of_point(table, key)]
-    return {int(row["seed"]): row.to_dict() for _, row in mine.iterrows()}
-
-
-def _of_point(table, key):
-    """Which rows of `table` are the point `key`'s (data, horizon, model, config_hash)."""
-    columns = ("data", "horizon", "model", "config_hash")
-    mask = True
-    for column, value in zip(columns, key, strict=True):
-        mask = mask & (table[column] == value)
-    return mask
-
-
-def _release(path, key):
-    """Drops the point `key`'s rows from the pending file, rewritten beside it and renamed."""
-    import pandas as pd
-
-    table = pd.read_csv(path, dtype={"config_hash": str}, keep_default_na=False)
-    keep = ~_of_point(table, key)
-    staging = path.with_name(f".{path.name}.new")
-    table[keep].to_csv(staging, index=False, lineterminator="\n")
-    staging.replace(path)
-
-
 def run_seed(item, overrides):
     """One seed's run: `item` is (data, horizon, model, seed); returns its results row."""
-    from forecaster.cells.native.build import processor_name
     from forecaster.cli.commands import ltsf
 
     data, horizon, model, seed = item
     config = config_of(data, horizon, model, seed, overrides)
     with contextlib.redirect_stdout(sys.stderr):  # the grid prints one line per point
         result = ltsf(config)
-    configuration = result["configuration"]
-    kept = {k: v for k, v in configuration.items() if k not in _PER_RUN}
-    return {
-        **{k: result.get(k) for k in RESULT_COLUMNS},
-        "seed": seed,
-        "config": json.dumps(kept, sort_keys=True, default=str),
-        "config_hash": config_hash(configuration),
-        "cpu": processor_name(),
-        "commit": results.commit(),
-    }
+    return row_of(result, seed)
 
 
-def run_point(data, horizon, model, seeds, overrides, pending=None, key=None):
-    """Runs one point's seeds; returns their result rows.
+def run_point(data, horizon, model, seeds, overrides, path, key):
+    """Runs the point's seeds that are not waiting in `path`'s pending file; returns its rows.
 
-    With `pending` (a CSV path) each finished seed's row is kept there at once, and a seed
-    already there is not run again, so an interrupted point loses at most the seed that was
-    running; `key` is the point's (data, horizon, model, config_hash).
+    Each finished seed's row is recorded at once (`results.record`), so an interrupted
+    point loses at most the seed that was running; the last one moves them all into the
+    results file `path`. `key` is the point's (data, horizon, model, config_hash).
     """
-    rows = []
-    waiting = {} if pending is None else _pending(pending, key)
+    point = dict(zip(POINT, key, strict=True))
+    done = results.settle(path, RESULT_COLUMNS, point, seeds)  # all were waiting already
+    waiting = results.waiting(results.pending_path(path), point)
     for seed in range(seeds):
-        if seed in waiting:
-            rows.append(waiting[seed])
-            continue
-        rows.append(run_seed((data, horizon, model, seed), overrides))
-        if pending is not None:
-            results.append(pending, RESULT_COLUMNS, rows[-1])
-    return rows
+        if not done and seed not in waiting:
+            row = run_seed((data, horizon, model, seed), overrides)
+            done = results.record(path, RESULT_COLUMNS, row, POINT, seeds)
+    return done
 
 
 def _ray_seed(item, shared):
@@ -194,33 +132,24 @@ def run_points_on_ray(points, args):
     """
     from forecaster.tracking import location, parallel
 
-    pending = pending_path(args.results)
-    waiting = {key: _pending(pending, key) for key, *_ in points}
-    needed = {key: seeds for key, *_, seeds in points}
-    names = {key: f"{data} H={horizon} {model}" for key, data, horizon, model, _ in points}
-
-    def complete(key):
-        rows = [waiting[key][seed] for seed in sorted(waiting[key])]
-        results.append(args.results, RESULT_COLUMNS, *rows)  # in one write
-        _release(pending, key)
-        print(f"{names[key]}: mse {[row['mse'] for row in rows]}", flush=True)
+    pending = results.pending_path(args.results)
+    names, items = {}, []
+    for key, data, horizon, model, seeds in points:
+        point = dict(zip(POINT, key, strict=True))
+        names[key] = (f"{data} H={horizon} {model}", seeds)
+        settled = results.settle(args.results, RESULT_COLUMNS, point, seeds)  # all waited
+        _say(names[key][0], settled)
+        if not settled:
+            waiting = results.waiting(pending, point)
+            items += [
+                (data, horizon, model, seed, key) for seed in range(seeds) if seed not in waiting
+            ]
 
     def on_done(_, outcome):
         key, row = outcome
-        results.append(pending, RESULT_COLUMNS, row)
-        waiting[key][row["seed"]] = row
-        if len(waiting[key]) == needed[key]:
-            complete(key)
+        name, seeds = names[key]
+        _say(name, results.record(args.results, RESULT_COLUMNS, row, POINT, seeds))
 
-    for key in needed:
-        if len(waiting[key]) >= needed[key]:  # every seed was already waiting
-            complete(key)
-    items = [
-        (data, horizon, model, seed, key)
-        for key, data, horizon, model, seeds in points
-        for seed in range(seeds)
-        if seed not in waiting[key]
-    ]
     shared = (args.set, location.tracking_uri())
     parallel.run_on_ray(
         _ray_seed, items, shared, address=args.address, cpus_per_task=args.cpus_per_task,
@@ -256,16 +185,19 @@ def main(argv=None):
         if args.parallel == "ray":
             run_points_on_ray(points, args)
             return 0
-        pending = pending_path(args.results)
         for key, data, horizon, model, seeds in points:
-            rows = run_point(data, horizon, model, seeds, args.set, pending, key)
-            results.append(args.results, RESULT_COLUMNS, *rows)  # in one write
-            _release(pending, key)
-            print(f"{data} H={horizon} {model}: mse {[row['mse'] for row in rows]}", flush=True)
+            rows = run_point(data, horizon, model, seeds, args.set, args.results, key)
+            _say(f"{data} H={horizon} {model}", rows)
     except (ConfigError, FileNotFoundError, ValueError) as error:
         print(f"ltsf_grid.py: error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _say(name, rows):
+    """Prints a point's line once its rows are in the results file."""
+    if rows:
+        print(f"{name}: mse {[float(row['mse']) for row in rows]}", flush=True)
 
 
 def _point_of(config, model):
@@ -277,4 +209,4 @@ def _point_of(config, model):
     from forecaster.cli.commands import flat
 
     configuration = flat(models.build(model, config).configs())
-    return config_hash(configuration), "train.seed" in configuration
+    return results.point_hash(configuration), "train.seed" in configuration

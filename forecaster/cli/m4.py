@@ -15,7 +15,6 @@ line of JSON, the log goes to stderr.
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import sys
@@ -71,7 +70,8 @@ def parser():
         "--results",
         default=None,
         metavar="PATH",
-        help="append the run's row to this CSV file (e.g. benchmarks/results/m4.csv)",
+        help="record the run's row in this CSV file (e.g. benchmarks/results/m4.csv); a "
+        "cell's rows wait beside it until its point has three seeds",
     )
     return main
 
@@ -88,8 +88,16 @@ RESULT_COLUMNS = (
 INTERVAL_METHODS = {"cell": "quantiles + conformal (CQR)", "benchmark": "split conformal"}
 
 
+# The columns that name a point; its runs differ only in their seed.
+POINT = ("data", "model", "config_hash", "level")
+
+
 def append_result(path, result):
-    """Appends `result` as one row of the results file (`forecaster.cli.results.append`)."""
+    """Records `result` as a row of the results file (`forecaster.cli.results.record`).
+
+    A benchmark method's row is appended at once; a cell's waits beside the file until its
+    point has `results.SEEDS` seeds, which are then appended together.
+    """
     configuration = result.get("configuration") or {}
     row = {
         **{k: result.get(k) for k in RESULT_COLUMNS},
@@ -98,7 +106,8 @@ def append_result(path, result):
         "config": json.dumps(configuration, sort_keys=True) if configuration else "",
         "commit": results.commit(),
     }
-    results.append(path, RESULT_COLUMNS, row)
+    seeds = results.SEEDS if row["model"] in CELLS else 1
+    results.record(path, RESULT_COLUMNS, row, POINT, seeds)
 
 
 def read(folder, series=None):
@@ -238,6 +247,8 @@ def run(args):
     from forecaster.evaluation import m4
     from forecaster.tracking.benchmarks import benchmark_run
 
+    if args.results and args.series is not None:
+        raise ConfigError("--series runs are smoke tests, not results; run them without --results")
     start = time.perf_counter()
     train_frame, test_frame = read(args.data, args.series)
     ids, train = arrays(train_frame)
@@ -310,7 +321,7 @@ def run(args):
         **facts,
         "run_id": tracked.run_id,
         "cpu": processor_name(),
-        "config_hash": _hash(configuration) if configuration else None,
+        "config_hash": results.point_hash(configuration) if configuration else None,
         "configuration": configuration,
     }
     print(json.dumps(result), flush=True)
@@ -359,8 +370,3 @@ def _level(text):
             f"must be a coverage in percent between 0 and 100 (e.g. 95), got {text!r}"
         )
     return int(value) if value.is_integer() else value
-
-
-def _hash(configuration):
-    text = json.dumps(configuration, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]

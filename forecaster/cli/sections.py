@@ -313,15 +313,23 @@ class LtsfConfig:
         quick: the smoke mode: train.epochs 1, network.units 16 and data.stride 16 over
             the file (flags still override them); every test window is scored as always.
         experiment: the MLflow experiment.
+        results: a results file (e.g. benchmarks/results/ltsf.csv) to record the run's row
+            in; a cell's row waits beside it until its point has three seeds
+            (`forecaster.cli.results.record`). None: no file. Refused with `quick`.
     """
 
     model: str = "gru"
     quick: bool = False
     experiment: str = "ltsf"
+    results: str | None = None
 
     def __post_init__(self):
         """Checks the model's name."""
         checks.choice("model", self.model, LTSF_MODELS)
+        if self.quick and self.results is not None:
+            raise checks.InvalidValueError(
+                "results", "quick runs are smoke tests, not results; drop quick or results"
+            )
 
 
 @dataclasses.dataclass(frozen=True)

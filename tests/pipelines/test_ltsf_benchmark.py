@@ -223,7 +223,7 @@ def test_an_interrupted_point_resumes_from_its_next_seed(tmp_path, monkeypatch):
         "config": "{}", "config_hash": digest, "val_loss": 1.0, "mse": 123.0, "mae": 9.0,
         "epochs": 1, "wall_seconds": 1.0, "cpu": "cpu", "commit": "abc", "run_id": "r0",
     }  # fmt: skip
-    pending = ltsf_grid.pending_path(out)
+    pending = results.pending_path(out)
     assert pending == tmp_path / "ltsf.pending.csv"
     results.append(pending, ltsf_grid.RESULT_COLUMNS, finished_seed)  # seed 0 ran, then a stop
     argv = ["--results", str(out), "--data", "ETTh1", "--horizons", "48", "--models", "gru"]
@@ -234,3 +234,29 @@ def test_an_interrupted_point_resumes_from_its_next_seed(tmp_path, monkeypatch):
     assert table["mse"].iloc[0] == 123.0  # kept from the pending file, not run again
     assert table["mse"].iloc[1] != 123.0
     assert pd.read_csv(pending).empty  # released once the point is in the results
+
+
+def test_a_run_records_its_row_in_the_results_file_it_is_given(store, tmp_path):
+    out = tmp_path / "ltsf.csv"
+    args = ["--data.lookback", "336", "--ltsf.model", "naive", "--ltsf.results", str(out)]
+    result = benchmark(store, *args)
+    table = pd.read_csv(out)
+    assert table[["data", "horizon", "lookback", "model", "seed"]].values.tolist() == [
+        ["ETTh1", 96, 336, "naive", 0]
+    ]  # a model without a seed: at once
+    assert table["mse"].iloc[0] == result["mse"]
+    assert table["run_id"].iloc[0] == result["run_id"]
+
+
+def test_a_quick_run_is_not_recorded_as_a_result(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--source.path", str(DATA), "--ltsf.quick",
+         "--ltsf.results", str(tmp_path / "ltsf.csv")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "ltsf_benchmark.py: error: config key 'ltsf.results': quick runs are smoke tests, "
+        "not results; drop quick or results"
+    )
+    assert not (tmp_path / "ltsf.csv").exists()

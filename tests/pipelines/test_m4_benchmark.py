@@ -152,3 +152,15 @@ def test_a_series_count_below_one_is_refused(monkeypatch, capsys, tmp_path):
     assert err.strip().splitlines()[-1] == (
         "m4_benchmark.py: error: argument --series: must be a positive integer, got '-3'"
     )
+
+
+def test_a_smoke_run_on_some_series_is_not_recorded_as_a_result(monkeypatch, capsys, tmp_path):
+    out = tmp_path / "m4.csv"
+    args = ["--data", str(M4), "--model", "snaive", "--series", "5", "--results", str(out)]
+    status, _, err, _ = run(monkeypatch, capsys, tmp_path, *args)
+    assert status == 2
+    assert err.strip().splitlines()[-1] == (
+        "m4_benchmark.py: error: --series runs are smoke tests, not results; run them "
+        "without --results"
+    )
+    assert not out.exists()

@@ -177,7 +177,7 @@ def test_the_ltsf_grid_runs_its_seeds_on_ray_and_keeps_its_files_as_a_serial_run
         "config": "{}", "config_hash": digest, "val_loss": 1.0, "mse": 123.0, "mae": 9.0,
         "epochs": 1, "wall_seconds": 1.0, "cpu": "cpu", "commit": "abc", "run_id": "r0",
     }  # fmt: skip
-    results.append(ltsf_grid.pending_path(out), ltsf_grid.RESULT_COLUMNS, waiting)
+    results.append(results.pending_path(out), ltsf_grid.RESULT_COLUMNS, waiting)
     argv = ["--results", str(out), "--data", "ETTh1", "--horizons", "48", "--seeds", "2"]
     argv += ["--models", "gru", "--parallel", "ray", "--cpus-per-task", "1"]
     argv += [flag for value in overrides for flag in ("--set", value)]
@@ -187,7 +187,7 @@ def test_the_ltsf_grid_runs_its_seeds_on_ray_and_keeps_its_files_as_a_serial_run
     assert table["mse"].iloc[0] == 123.0  # the waiting seed was not run again
     assert table["config_hash"].iloc[1] == digest
     assert table["mse"].iloc[1] < 10  # a real run's score
-    assert pd.read_csv(ltsf_grid.pending_path(out)).empty
+    assert pd.read_csv(results.pending_path(out)).empty
     client = MlflowClient(tracking_uri=uri)
     (run,) = client.search_runs([client.get_experiment_by_name("ltsf").experiment_id])
     assert run.info.run_id == table["run_id"].iloc[1]  # the task's run, in the driver's store
