@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from forecaster.cli.results import point_hash
+from forecaster.cli.results import SEEDS, point_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -33,7 +33,6 @@ GATED = ("lstm", "gru", "cifg")
 SCORES = ("smape", "mase", "owa", "msis", "coverage")  # M4's, per run
 PUBLISHED = ("SegRNN", "PatchTST", "DLinear", "NLinear")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
-SEEDS = 3
 
 
 def published_ltsf(readme):
@@ -92,9 +91,8 @@ def summary_section(summaries, published):
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     ours = {(data.lower(), horizon): found for (data, horizon), found in summaries.items()}
-    points = set(published) | {
-        key for key in summaries if (key[0].lower(), key[1]) not in _lowered(published)
-    }
+    named = {(data.lower(), horizon) for data, horizon in published}
+    points = set(published) | {key for key in summaries if (key[0].lower(), key[1]) not in named}
     for data, horizon in sorted(points, key=lambda key: (key[0].lower(), key[1])):
         found = ours.get((data.lower(), horizon), {})
         segrnn = _published_at(published, data, horizon, "SegRNN")[0]
@@ -102,12 +100,8 @@ def summary_section(summaries, published):
         chosen, gated = found.get("chosen"), found.get("gated", {})
         linear, naive = found.get("linear"), found.get("naive")
         mse = chosen[1] if chosen else None
-
-        def yes_no(value, *needs):
-            return "" if value is None or None in needs else ("yes" if value else "**no**")
-
         gated_below = None
-        if dlinear is not None and len(gated) == 3:
+        if dlinear is not None and len(gated) == len(GATED):
             gated_below = all(value < dlinear for value in gated.values())
         cells = [
             f"{data}, {horizon}",
@@ -117,9 +111,9 @@ def summary_section(summaries, published):
             _number(naive),
             _number(segrnn),
             _number(dlinear),
-            yes_no(mse is not None and segrnn is not None and mse <= segrnn, mse, segrnn),
-            yes_no(gated_below, gated_below),
-            yes_no(mse is not None and linear is not None and mse < linear, mse, linear),
+            _verdict(None if None in (mse, segrnn) else mse <= segrnn),
+            _verdict(gated_below),
+            _verdict(None if None in (mse, linear) else mse < linear),
         ]
         lines.append(f"| {' | '.join(cells)} |")
     return [*lines, ""]
@@ -131,8 +125,9 @@ def _of(cell, cells):
     return f"{cell} (of {len(names)}: {', '.join(names)})"
 
 
-def _lowered(published):
-    return {(data.lower(), horizon) for data, horizon in published}
+def _verdict(holds):
+    """A goal's cell: "yes", "**no**", or "" when it cannot be judged yet."""
+    return "" if holds is None else ("yes" if holds else "**no**")
 
 
 def _number(value):

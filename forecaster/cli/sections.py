@@ -324,7 +324,7 @@ class LtsfConfig:
     results: str | None = None
 
     def __post_init__(self):
-        """Checks the model's name."""
+        """Checks the model's name, and that a quick run is not recorded as a result."""
         checks.choice("model", self.model, LTSF_MODELS)
         if self.quick and self.results is not None:
             raise checks.InvalidValueError(
